@@ -1,0 +1,1 @@
+export { RunbookEntitiesProcessor } from './RunbookEntitiesProcessor';

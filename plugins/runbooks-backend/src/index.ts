@@ -1,0 +1,7 @@
+/**
+ * The runbooks backend plugin.
+ *
+ * @packageDocumentation
+ */
+
+export { runbooksPlugin as default } from './plugin';

@@ -1,0 +1,120 @@
+import { BackstageCredentials, LoggerService } from '@backstage/backend-plugin-api';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { NotFoundError } from '@backstage/errors';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import {
+  EntityRunbook,
+  parametersToJsonSchema,
+  resolveParameterDefaults,
+  RUNBOOK_KIND,
+  runbookAppliesTo,
+  RunbookApprovalSummary,
+  RunbookEntityV1alpha1,
+  validateRunbookEntity,
+} from '@runbooks/plugin-runbooks-common';
+
+/**
+ * Reads runbooks from the catalog and resolves which apply to an entity, with the caller's
+ * credentials so catalog permissions hold.
+ */
+export class RunbookCatalog {
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly logger: LoggerService,
+  ) {}
+
+  /** The entity, or NotFoundError. */
+  async getEntity(
+    entityRef: string,
+    credentials: BackstageCredentials,
+  ): Promise<Entity> {
+    const entity = await this.catalog.getEntityByRef(entityRef, { credentials });
+    if (!entity) {
+      throw new NotFoundError(`No entity ${entityRef} in the catalog`);
+    }
+    return entity;
+  }
+
+  /** Every valid runbook in the catalog. */
+  async listRunbooks(
+    credentials: BackstageCredentials,
+  ): Promise<RunbookEntityV1alpha1[]> {
+    const { items } = await this.catalog.getEntities(
+      { filter: { kind: RUNBOOK_KIND } },
+      { credentials },
+    );
+    const runbooks: RunbookEntityV1alpha1[] = [];
+    for (const item of items) {
+      const result = validateRunbookEntity(item);
+      if (result.ok) {
+        runbooks.push({ ...result.runbook, relations: item.relations });
+      } else {
+        // the catalog keeps a once-valid version; a runbook that fails here was changed underneath
+        this.logger.warn(
+          `Skipping invalid runbook ${stringifyEntityRef(item)}: ${result.issues
+            .map(i => i.message)
+            .join('; ')}`,
+        );
+      }
+    }
+    return runbooks;
+  }
+
+  /** The runbooks that apply to an entity, with parameters resolved against it. */
+  async listForEntity(
+    entityRef: string,
+    credentials: BackstageCredentials,
+  ): Promise<{ entity: Entity; items: EntityRunbook[] }> {
+    const entity = await this.getEntity(entityRef, credentials);
+    const runbooks = await this.listRunbooks(credentials);
+    const items: EntityRunbook[] = [];
+    for (const runbook of runbooks) {
+      const appliesBy = runbookAppliesTo(runbook, entity);
+      if (appliesBy.length === 0) continue;
+      items.push(describeRunbook(runbook, entity, appliesBy));
+    }
+    items.sort((a, b) => (a.title ?? a.name).localeCompare(b.title ?? b.name));
+    return { entity, items };
+  }
+}
+
+/** The API view of a runbook for one entity. */
+export function describeRunbook(
+  runbook: RunbookEntityV1alpha1,
+  entity: Entity,
+  appliesBy: EntityRunbook['appliesBy'],
+): EntityRunbook {
+  const defaults = resolveParameterDefaults(runbook.spec.parameters, entity);
+  const mutating = runbook.spec.steps.filter(s => s.mutates);
+  let approval: RunbookApprovalSummary = 'none';
+  if (runbook.spec.steps.some(s => s.approval === 'always')) {
+    approval = 'always';
+  } else if (mutating.length > 0) {
+    approval = 'blast-radius';
+  }
+  return {
+    ref: stringifyEntityRef({
+      kind: RUNBOOK_KIND,
+      namespace: runbook.metadata.namespace ?? 'default',
+      name: runbook.metadata.name,
+    }),
+    name: runbook.metadata.name,
+    title: runbook.metadata.title,
+    description: runbook.metadata.description,
+    owner: runbook.spec.owner,
+    appliesBy,
+    parametersSchema: parametersToJsonSchema(runbook.spec.parameters, { defaults }),
+    parameterDefinitions: runbook.spec.parameters,
+    defaults,
+    steps: runbook.spec.steps.map(s => ({
+      id: s.id,
+      name: s.name,
+      tool: s.tool,
+      mutates: s.mutates,
+      idempotent: s.idempotent,
+      approval: s.approval,
+    })),
+    mutatingSteps: mutating.length,
+    approval,
+  };
+}

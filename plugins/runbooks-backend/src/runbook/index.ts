@@ -1,0 +1,2 @@
+export { RunbookCatalog, describeRunbook } from './RunbookCatalog';
+export { runbookDigest } from './runbookDigest';

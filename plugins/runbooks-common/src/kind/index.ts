@@ -1,0 +1,3 @@
+export * from './appliesTo';
+export * from './RunbookEntity';
+export * from './validateRunbook';

@@ -1,0 +1,3 @@
+export * from './compileParameters';
+export * from './definitions';
+export * from './formats';

@@ -1,0 +1,1 @@
+export { EntityRunbooksContent } from './EntityRunbooksContent';
