@@ -16,7 +16,9 @@ backend.add(import('@runbooks/plugin-catalog-backend-module-runbooks'));
 
 // permissions: allow-all until the runbooks permission policy lands
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(import('@backstage/plugin-permission-backend-module-allow-all-policy'));
+backend.add(
+  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
+);
 
 // runbooks
 backend.add(import('@runbooks/plugin-runbooks-backend'));

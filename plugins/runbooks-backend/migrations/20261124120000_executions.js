@@ -7,18 +7,34 @@ exports.up = async function up(knex) {
   await knex.schema.createTable('executions', table => {
     table.comment('One run of a runbook against a catalog entity');
     table.string('id').primary().notNullable().comment('Execution id (uuid)');
-    table.string('runbook_ref').notNullable().comment('Entity ref of the runbook');
+    table
+      .string('runbook_ref')
+      .notNullable()
+      .comment('Entity ref of the runbook');
     table
       .string('runbook_digest')
       .notNullable()
-      .comment('sha256 of the canonical runbook content that was approved to run');
+      .comment(
+        'sha256 of the canonical runbook content that was approved to run',
+      );
     table
       .text('runbook_content')
       .notNullable()
-      .comment('The runbook content (JSON) that runs, even if the catalog changes meanwhile');
-    table.string('entity_ref').notNullable().comment('Entity ref of the target');
-    table.text('parameters').notNullable().comment('Validated parameters (JSON)');
-    table.string('requester').notNullable().comment('User entity ref of the requester');
+      .comment(
+        'The runbook content (JSON) that runs, even if the catalog changes meanwhile',
+      );
+    table
+      .string('entity_ref')
+      .notNullable()
+      .comment('Entity ref of the target');
+    table
+      .text('parameters')
+      .notNullable()
+      .comment('Validated parameters (JSON)');
+    table
+      .string('requester')
+      .notNullable()
+      .comment('User entity ref of the requester');
     table.string('mode').notNullable().comment('dry-run or execute');
     table.string('status').notNullable().comment('Execution status');
     table
@@ -45,7 +61,10 @@ exports.up = async function up(knex) {
       .nullable()
       .comment('When the lease lapses unless renewed');
     table.index(['entity_ref', 'created_at'], 'executions_entity_created_idx');
-    table.index(['runbook_ref', 'created_at'], 'executions_runbook_created_idx');
+    table.index(
+      ['runbook_ref', 'created_at'],
+      'executions_runbook_created_idx',
+    );
     table.index(['status', 'lease_expires_at'], 'executions_status_lease_idx');
   });
 };

@@ -15,7 +15,5 @@ const SELECTABLE_KINDS = ['component', 'resource', 'system'];
 export function isRunbooksAvailable(entity: Entity): boolean {
   if (entity.relations?.some(r => r.type === RELATION_HAS_RUNBOOK)) return true;
   if (entity.metadata.annotations?.[ANNOTATION_RUNBOOKS]) return true;
-  return SELECTABLE_KINDS.includes(
-    stringifyEntityRef(entity).split(':')[0],
-  );
+  return SELECTABLE_KINDS.includes(stringifyEntityRef(entity).split(':')[0]);
 }

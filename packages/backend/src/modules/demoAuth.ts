@@ -67,7 +67,11 @@ export const demoAuthModule = createBackendModule({
             authenticator: demoAuthenticator,
             async signInResolver({ result }, ctx) {
               return ctx.signInWithCatalogUser({
-                entityRef: { kind: 'User', namespace: 'default', name: result.user },
+                entityRef: {
+                  kind: 'User',
+                  namespace: 'default',
+                  name: result.user,
+                },
               });
             },
           }),

@@ -40,9 +40,9 @@ export class RunbookEntitiesProcessor implements CatalogProcessor {
     const result = validateRunbookEntity(entity);
     if (!result.ok) {
       throw new InputError(
-        `Runbook ${entity.metadata?.name ?? '(no name)'} is invalid: ${result.issues
-          .map(i => i.message)
-          .join('; ')}`,
+        `Runbook ${
+          entity.metadata?.name ?? '(no name)'
+        } is invalid: ${result.issues.map(i => i.message).join('; ')}`,
       );
     }
     return true;
@@ -54,7 +54,10 @@ export class RunbookEntitiesProcessor implements CatalogProcessor {
     emit: CatalogProcessorEmit,
   ): Promise<Entity> {
     const self = getCompoundEntityRef(entity);
-    const relate = (runbookRef: CompoundEntityRef, targetRef: CompoundEntityRef) => {
+    const relate = (
+      runbookRef: CompoundEntityRef,
+      targetRef: CompoundEntityRef,
+    ) => {
       emit(
         processingResult.relation({
           source: runbookRef,
@@ -78,8 +81,20 @@ export class RunbookEntitiesProcessor implements CatalogProcessor {
         defaultKind: 'Group',
         defaultNamespace: namespace,
       });
-      emit(processingResult.relation({ source: self, type: RELATION_OWNED_BY, target: owner }));
-      emit(processingResult.relation({ source: owner, type: RELATION_OWNER_OF, target: self }));
+      emit(
+        processingResult.relation({
+          source: self,
+          type: RELATION_OWNED_BY,
+          target: owner,
+        }),
+      );
+      emit(
+        processingResult.relation({
+          source: owner,
+          type: RELATION_OWNER_OF,
+          target: self,
+        }),
+      );
       for (const ref of runbook.spec.appliesTo?.entities ?? []) {
         relate(self, parseEntityRef(ref, { defaultNamespace: namespace }));
       }
@@ -93,9 +108,9 @@ export class RunbookEntitiesProcessor implements CatalogProcessor {
       emit(
         processingResult.inputError(
           location,
-          `annotation runbooks.backstage.io/runbooks of ${entity.metadata.name} is invalid: ${
-            (e as Error).message
-          }`,
+          `annotation runbooks.backstage.io/runbooks of ${
+            entity.metadata.name
+          } is invalid: ${(e as Error).message}`,
         ),
       );
     }

@@ -1,4 +1,7 @@
-import { BackstageCredentials, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
@@ -28,7 +31,9 @@ export class RunbookCatalog {
     entityRef: string,
     credentials: BackstageCredentials,
   ): Promise<Entity> {
-    const entity = await this.catalog.getEntityByRef(entityRef, { credentials });
+    const entity = await this.catalog.getEntityByRef(entityRef, {
+      credentials,
+    });
     if (!entity) {
       throw new NotFoundError(`No entity ${entityRef} in the catalog`);
     }
@@ -103,7 +108,9 @@ export function describeRunbook(
     description: runbook.metadata.description,
     owner: runbook.spec.owner,
     appliesBy,
-    parametersSchema: parametersToJsonSchema(runbook.spec.parameters, { defaults }),
+    parametersSchema: parametersToJsonSchema(runbook.spec.parameters, {
+      defaults,
+    }),
     parameterDefinitions: runbook.spec.parameters,
     defaults,
     steps: runbook.spec.steps.map(s => ({

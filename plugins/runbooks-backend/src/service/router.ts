@@ -1,7 +1,4 @@
-import {
-  HttpAuthService,
-  LoggerService,
-} from '@backstage/backend-plugin-api';
+import { HttpAuthService, LoggerService } from '@backstage/backend-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
@@ -23,7 +20,11 @@ const entityParams = z.object({
   name: z.string().min(1),
 });
 
-async function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): Promise<T> {
+async function parse<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  what: string,
+): Promise<T> {
   return schema.parseAsync(value).catch((e: z.ZodError) => {
     throw new InputError(
       `Invalid ${what}: ${e.issues

@@ -12,9 +12,8 @@ export function checkCelSyntax(expression: string): string | undefined {
     parse(expression);
     return undefined;
   } catch (e) {
-    return `invalid CEL expression '${expression}': ${(e as Error).message.replace(
-      /^<input>:/,
-      'at ',
-    )}`;
+    return `invalid CEL expression '${expression}': ${(
+      e as Error
+    ).message.replace(/^<input>:/, 'at ')}`;
   }
 }

@@ -63,9 +63,7 @@ export const runbookStepSchema = z
     onFailure: z
       .enum(['abort', 'continue'], {
         error: issue =>
-          `must be 'abort' or 'continue', not ${JSON.stringify(
-            issue.input,
-          )}`,
+          `must be 'abort' or 'continue', not ${JSON.stringify(issue.input)}`,
       })
       .default('abort'),
     timeout: z.string().optional(),
@@ -109,9 +107,7 @@ export const runbookAppliesToSchema = z
 export const runbookEntitySchema = z.object({
   apiVersion: z.literal(RUNBOOK_API_VERSION, {
     error: issue =>
-      `must be ${RUNBOOK_API_VERSION}, not ${JSON.stringify(
-        issue.input,
-      )}`,
+      `must be ${RUNBOOK_API_VERSION}, not ${JSON.stringify(issue.input)}`,
   }),
   kind: z.literal(RUNBOOK_KIND),
   metadata: z

@@ -8,7 +8,9 @@ import { RunbookApplicability } from '../api';
 import { RunbookEntityV1alpha1 } from './RunbookEntity';
 
 const list = (v: string | string[] | undefined) =>
-  v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(s => s.toLocaleLowerCase('en-US'));
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v]).map(s => s.toLocaleLowerCase('en-US'));
 
 /**
  * Whether a runbook's selector matches an entity: every given criterion must hold; an annotation
@@ -28,7 +30,10 @@ export function selectorMatches(
   }
   if (types) {
     const type = (entity.spec as { type?: unknown } | undefined)?.type;
-    if (typeof type !== 'string' || !types.includes(type.toLocaleLowerCase('en-US'))) {
+    if (
+      typeof type !== 'string' ||
+      !types.includes(type.toLocaleLowerCase('en-US'))
+    ) {
       return false;
     }
   }

@@ -71,7 +71,10 @@ function fromZod(error: z.ZodError): LocatedRunbookIssue[] {
           issues.push({
             path: [...path, key],
             atKey: true,
-            message: `${formatIssuePath([...path, key])}: unknown field '${key}'`,
+            message: `${formatIssuePath([
+              ...path,
+              key,
+            ])}: unknown field '${key}'`,
           });
         }
       } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
@@ -87,9 +90,9 @@ function fromZod(error: z.ZodError): LocatedRunbookIssue[] {
         issues.push({
           path,
           atKey: true,
-          message: `${formatIssuePath(path)}: invalid name '${String(key)}': ${issue.issues
-            .map(i => i.message)
-            .join('; ')}`,
+          message: `${formatIssuePath(path)}: invalid name '${String(
+            key,
+          )}': ${issue.issues.map(i => i.message).join('; ')}`,
         });
       } else if (issue.code === 'invalid_type' && issue.input === undefined) {
         const custom = issue.message.startsWith('Invalid input')
@@ -101,7 +104,9 @@ function fromZod(error: z.ZodError): LocatedRunbookIssue[] {
           path,
           message: `${formatIssuePath(path)}: ${
             issue.message.startsWith('Invalid input')
-              ? `must be ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}, not ${describe(issue.input)}`
+              ? `must be ${
+                  EXPECTED[issue.expected] ?? `a ${issue.expected}`
+                }, not ${describe(issue.input)}`
               : issue.message
           }`,
         });
@@ -161,7 +166,10 @@ function checkSemantics(runbook: RunbookEntityV1alpha1): LocatedRunbookIssue[] {
 
   spec.triggers?.forEach((trigger, i) => {
     if (!trigger.alert && !trigger.labels && !trigger.keywords?.length) {
-      add(['spec', 'triggers', i], 'a trigger needs an alert, labels or keywords');
+      add(
+        ['spec', 'triggers', i],
+        'a trigger needs an alert, labels or keywords',
+      );
     }
   });
 
@@ -211,9 +219,9 @@ function checkSemantics(runbook: RunbookEntityV1alpha1): LocatedRunbookIssue[] {
           if (!declared.includes(name)) {
             add(
               located.path,
-              `unknown parameter '${name}' in ${part.raw}; declared parameters: ${
-                declared.join(', ') || '(none)'
-              }`,
+              `unknown parameter '${name}' in ${
+                part.raw
+              }; declared parameters: ${declared.join(', ') || '(none)'}`,
             );
           }
         } else if (root === 'steps') {

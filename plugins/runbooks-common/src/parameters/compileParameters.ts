@@ -28,6 +28,25 @@ function isLiteralDefault(def: ParameterDefinition): boolean {
   );
 }
 
+function defaultFor(
+  name: string,
+  def: ParameterDefinition,
+  options: CompileParametersOptions,
+): unknown {
+  if (options.defaults && name in options.defaults) {
+    return options.defaults[name];
+  }
+  return isLiteralDefault(def) ? def.default : undefined;
+}
+
+const JSON_TYPES: Record<ParameterDefinition['type'], string> = {
+  string: 'string',
+  integer: 'integer',
+  number: 'number',
+  boolean: 'boolean',
+  enum: 'string',
+};
+
 function compileValue(def: ParameterDefinition): z.ZodType {
   switch (def.type) {
     case 'string': {
@@ -82,12 +101,7 @@ export function compileParameterSchema(
   const shape: Record<string, z.ZodType> = {};
   for (const [name, def] of Object.entries(definitions)) {
     const value = compileValue(def);
-    const fallback =
-      options.defaults && name in options.defaults
-        ? options.defaults[name]
-        : isLiteralDefault(def)
-        ? def.default
-        : undefined;
+    const fallback = defaultFor(name, def, options);
     if (fallback !== undefined) {
       shape[name] = value.default(fallback as never);
     } else if (def.required === false) {
@@ -117,14 +131,7 @@ export function parametersToJsonSchema(
   const properties: Record<string, JsonSchemaObject> = {};
   const required: string[] = [];
   for (const [name, def] of Object.entries(definitions)) {
-    const prop: JsonSchemaObject = {
-      type:
-        def.type === 'enum'
-          ? 'string'
-          : def.type === 'integer'
-          ? 'integer'
-          : def.type,
-    };
+    const prop: JsonSchemaObject = { type: JSON_TYPES[def.type] };
     if (def.title) prop.title = def.title;
     if (def.description) prop.description = def.description;
     if (def.type === 'enum') prop.enum = def.enum;
@@ -141,12 +148,7 @@ export function parametersToJsonSchema(
       prop.writeOnly = true;
       prop['x-runbooks-secret'] = true;
     }
-    const fallback =
-      options.defaults && name in options.defaults
-        ? options.defaults[name]
-        : isLiteralDefault(def)
-        ? def.default
-        : undefined;
+    const fallback = defaultFor(name, def, options);
     if (fallback !== undefined) {
       prop.default = fallback;
     } else if (def.required !== false) {

@@ -17,7 +17,8 @@ export const PARAMETER_FORMATS = [
  */
 export type ParameterFormat = (typeof PARAMETER_FORMATS)[number];
 
-const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const K8S_NAME =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DURATION = /^(\d+(ms|s|m|h|d))+$/;
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
@@ -38,7 +39,7 @@ export function checkFormat(
     case 'duration':
       return DURATION.test(value)
         ? undefined
-        : "must be a duration such as 30s, 5m, 1h30m (units ms, s, m, h, d)";
+        : 'must be a duration such as 30s, 5m, 1h30m (units ms, s, m, h, d)';
     case 'hostname':
       return HOSTNAME.test(value) ? undefined : 'must be a hostname';
     case 'entity-ref':

@@ -44,7 +44,9 @@ function parsePath(source: string): RunbookReference {
   const root = rootMatch[0];
   if (!(ROOTS as readonly string[]).includes(root)) {
     throw new ReferenceSyntaxError(
-      `unknown reference root '${root}' in '\${{ ${source} }}'; expected one of ${ROOTS.join(', ')}`,
+      `unknown reference root '${root}' in '\${{ ${source} }}'; expected one of ${ROOTS.join(
+        ', ',
+      )}`,
     );
   }
   const path: Array<string | number> = [];
@@ -101,7 +103,9 @@ export function parseTemplate(template: string): TemplatePart[] {
     const end = template.indexOf('}}', start + 3);
     if (end < 0) {
       throw new ReferenceSyntaxError(
-        `unterminated reference: '${template.slice(start)}' has no closing '}}'`,
+        `unterminated reference: '${template.slice(
+          start,
+        )}' has no closing '}}'`,
       );
     }
     const raw = template.slice(start, end + 2);

@@ -40,15 +40,20 @@ function locate(
   atKey: boolean,
 ): Range | undefined {
   let node: unknown = doc.contents;
-  let best: Range | undefined = (doc.contents as Node | null)?.range ?? undefined;
+  let best: Range | undefined =
+    (doc.contents as Node | null)?.range ?? undefined;
+  // where a missing field is reported: the key of the map that lacks it
+  let parentKey: Range | undefined = best;
   for (let i = 0; i < path.length; i++) {
     const key = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
       const pair = node.items.find(
-        p => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
+        p =>
+          isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
       );
-      if (!pair) return best;
+      if (!pair) return parentKey;
+      if (isScalar(pair.key) && pair.key.range) parentKey = pair.key.range;
       if (last && atKey && isScalar(pair.key) && pair.key.range) {
         return pair.key.range;
       }
@@ -64,6 +69,7 @@ function locate(
       if (!item?.range) return best;
       node = item;
       best = item.range;
+      parentKey = item.range;
     } else {
       return best;
     }
@@ -87,7 +93,10 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
   };
   if (!Array.isArray(docs)) {
     // an empty stream
-    return { runbooks, issues: [{ line: 1, col: 1, message: 'the file holds no YAML document' }] };
+    return {
+      runbooks,
+      issues: [{ line: 1, col: 1, message: 'the file holds no YAML document' }],
+    };
   }
   let found = 0;
   for (const doc of docs) {
@@ -110,7 +119,8 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
     if (typeof value !== 'object' || Array.isArray(value)) {
       issues.push({
         ...at(start),
-        message: 'expected an entity (a map with apiVersion, kind, metadata, spec)',
+        message:
+          'expected an entity (a map with apiVersion, kind, metadata, spec)',
       });
       continue;
     }
@@ -127,7 +137,11 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
     }
   }
   if (found === 0 && issues.length === 0) {
-    issues.push({ line: 1, col: 1, message: `the file holds no entity of kind ${RUNBOOK_KIND}` });
+    issues.push({
+      line: 1,
+      col: 1,
+      message: `the file holds no entity of kind ${RUNBOOK_KIND}`,
+    });
   }
   issues.sort((a, b) => a.line - b.line || a.col - b.col);
   return { runbooks, issues };

@@ -31,7 +31,12 @@ export async function runCli(
     if (files === 0 && report.problems.length === 0) {
       io.err('no YAML files found');
     }
-  } else if (command === undefined || command === '--help' || command === 'help' || args.includes('--help')) {
+  } else if (
+    command === undefined ||
+    command === '--help' ||
+    command === 'help' ||
+    args.includes('--help')
+  ) {
     io.out(USAGE);
     code = command === undefined ? 2 : 0;
   } else {

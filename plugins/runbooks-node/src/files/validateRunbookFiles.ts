@@ -56,7 +56,12 @@ export async function findRunbookFiles(
     try {
       stat = await fs.stat(p);
     } catch {
-      problems.push({ file: p, line: 1, col: 1, message: 'no such file or directory' });
+      problems.push({
+        file: p,
+        line: 1,
+        col: 1,
+        message: 'no such file or directory',
+      });
       continue;
     }
     if (stat.isDirectory()) {

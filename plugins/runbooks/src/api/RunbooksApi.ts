@@ -30,7 +30,10 @@ export const runbooksApiRef = createApiRef<RunbooksApi>({
  */
 export class RunbooksClient implements RunbooksApi {
   constructor(
-    private readonly options: { discoveryApi: DiscoveryApi; fetchApi: FetchApi },
+    private readonly options: {
+      discoveryApi: DiscoveryApi;
+      fetchApi: FetchApi;
+    },
   ) {}
 
   async getEntityRunbooks(

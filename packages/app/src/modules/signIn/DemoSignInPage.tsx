@@ -1,4 +1,9 @@
-import { Content, Header, Page, ProxiedSignInPage } from '@backstage/core-components';
+import {
+  Content,
+  Header,
+  Page,
+  ProxiedSignInPage,
+} from '@backstage/core-components';
 import { SignInPageProps } from '@backstage/plugin-app-react';
 import Button from '@material-ui/core/Button';
 import Card from '@material-ui/core/Card';

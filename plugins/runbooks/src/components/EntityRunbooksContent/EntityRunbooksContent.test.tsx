@@ -1,0 +1,158 @@
+import { Entity } from '@backstage/catalog-model';
+import {
+  MockFetchApi,
+  registerMswTestHooks,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/test-utils';
+import {
+  EntityProvider,
+  entityRouteRef,
+} from '@backstage/plugin-catalog-react';
+import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
+import { screen } from '@testing-library/react';
+import { rest } from 'msw';
+import { setupServer } from 'msw/node';
+import { RunbooksClient, runbooksApiRef } from '../../api';
+import { EntityRunbooksContent } from './EntityRunbooksContent';
+
+const entity: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'checkout', namespace: 'default' },
+  spec: { type: 'service', owner: 'team-checkout' },
+};
+
+const response: EntityRunbooksResponse = {
+  entityRef: 'component:default/checkout',
+  items: [
+    {
+      ref: 'runbook:default/scale-deployment',
+      name: 'scale-deployment',
+      title: 'Scale a deployment within bounds',
+      description: 'Sets the replica count',
+      owner: 'group:default/sre',
+      appliesBy: ['selector'],
+      parametersSchema: {
+        type: 'object',
+        required: ['replicas'],
+        additionalProperties: false,
+        properties: {
+          deployment: {
+            type: 'string',
+            'x-runbooks-format': 'k8s-name',
+            default: 'checkout',
+            description: 'Deployment',
+          },
+          replicas: { type: 'integer', minimum: 1, maximum: 20 },
+        },
+      },
+      parameterDefinitions: {
+        deployment: { type: 'string', format: 'k8s-name' },
+        replicas: { type: 'integer', minimum: 1, maximum: 20 },
+      },
+      defaults: { deployment: 'checkout' },
+      steps: [
+        {
+          id: 'read',
+          tool: 'kubernetes/get-deployment',
+          mutates: false,
+          idempotent: false,
+          approval: 'auto',
+        },
+        {
+          id: 'scale',
+          tool: 'kubernetes/scale',
+          mutates: true,
+          idempotent: true,
+          approval: 'auto',
+        },
+      ],
+      mutatingSteps: 1,
+      approval: 'blast-radius',
+    },
+  ],
+};
+
+const server = setupServer();
+registerMswTestHooks(server);
+
+const base = 'http://backend.test/api/runbooks';
+const api = new RunbooksClient({
+  discoveryApi: { getBaseUrl: async () => base },
+  fetchApi: new MockFetchApi(),
+});
+
+function renderTab() {
+  return renderInTestApp(
+    <TestApiProvider apis={[[runbooksApiRef, api]]}>
+      <EntityProvider entity={entity}>
+        <EntityRunbooksContent />
+      </EntityProvider>
+    </TestApiProvider>,
+    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
+  );
+}
+
+describe('EntityRunbooksContent', () => {
+  it('lists the runbooks of the entity with risk and typed parameters', async () => {
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json(response)),
+      ),
+    );
+    await renderTab();
+    expect(
+      await screen.findByText('Scale a deployment within bounds'),
+    ).toBeInTheDocument();
+    expect(screen.getByText('Runbooks (1)')).toBeInTheDocument();
+    expect(screen.getByText('1 of 2')).toBeInTheDocument();
+    expect(screen.getByText('If the blast radius is high')).toBeInTheDocument();
+    expect(
+      screen.getByText('deployment: k8s-name = checkout'),
+    ).toBeInTheDocument();
+    expect(screen.getByText('replicas*: integer 1–20')).toBeInTheDocument();
+  });
+
+  it('explains how runbooks apply when none do', async () => {
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) =>
+          res(ctx.json({ entityRef: 'component:default/checkout', items: [] })),
+      ),
+    );
+    await renderTab();
+    expect(
+      await screen.findByText('No runbooks apply to this entity'),
+    ).toBeInTheDocument();
+  });
+
+  it('shows the backend error', async () => {
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) =>
+          res(
+            ctx.status(404),
+            ctx.json({
+              error: {
+                name: 'NotFoundError',
+                message: 'No entity component:default/checkout in the catalog',
+              },
+              request: { method: 'GET', url: '/x' },
+              response: { statusCode: 404 },
+            }),
+          ),
+      ),
+    );
+    await renderTab();
+    expect(
+      await screen.findByText(
+        'No entity component:default/checkout in the catalog',
+      ),
+    ).toBeInTheDocument();
+    expect(screen.queryByText('Runbooks (1)')).not.toBeInTheDocument();
+  });
+});
