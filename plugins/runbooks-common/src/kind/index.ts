@@ -1,3 +1,4 @@
 export * from './appliesTo';
+export * from './jsonSchema';
 export * from './RunbookEntity';
 export * from './validateRunbook';

@@ -87,10 +87,23 @@ describe('renderTemplate', () => {
     });
   });
 
+  it('leaves out the key of an optional parameter that was not given', () => {
+    expect(
+      renderTemplate(
+        {
+          name: '${{ parameters.name }}',
+          value: '${{ parameters.value }}',
+          list: ['${{ parameters.value }}'],
+        },
+        context,
+      ),
+    ).toEqual({ name: 'checkout', list: [undefined] });
+  });
+
   it('fails on a lookup that finds nothing instead of rendering an empty string', () => {
-    expect(() => renderTemplate('${{ parameters.missing }}', context)).toThrow(
-      ReferenceLookupError,
-    );
+    expect(() =>
+      renderTemplate('x=${{ parameters.missing }}', context),
+    ).toThrow(ReferenceLookupError);
     expect(() => renderTemplate('x-${{ entity.spec.type }}', context)).toThrow(
       '${{ entity.spec.type }} has no value',
     );
@@ -98,8 +111,14 @@ describe('renderTemplate', () => {
 
   it('does not walk into inherited properties', () => {
     expect(() =>
-      renderTemplate('${{ parameters.constructor }}', context),
+      renderTemplate('${{ entity.metadata.constructor }}', context),
     ).toThrow(ReferenceLookupError);
+    expect(renderTemplate('${{ parameters.constructor }}', context)).toBe(
+      undefined,
+    );
+    expect(renderTemplate('${{ parameters.__proto__ }}', context)).toBe(
+      undefined,
+    );
   });
 
   it('refuses to put an object inside text', () => {

@@ -209,6 +209,11 @@ function renderString(template: string, context: RenderContext): unknown {
     return value;
   };
   if (parts.length === 1 && parts[0].type === 'reference') {
+    const { reference } = parts[0];
+    // validation guarantees the parameter is declared: missing means optional and not given
+    if (reference.root === 'parameters' && reference.path.length === 1) {
+      return lookupReference(reference, context);
+    }
     // A whole-string reference keeps its type: an integer parameter stays an integer.
     return resolve(parts[0]);
   }
@@ -230,6 +235,8 @@ function renderString(template: string, context: RenderContext): unknown {
 
 /**
  * Replaces every reference in a JSON-like value by the value it looks up. Nothing is evaluated.
+ * A lookup that finds nothing throws, except a whole-string `parameters.<name>` of an optional
+ * parameter that was not given: its key is left out of the surrounding map.
  * @public
  */
 export function renderTemplate<T = unknown>(
@@ -243,11 +250,12 @@ export function renderTemplate<T = unknown>(
     return value.map(item => renderTemplate(item, context)) as T;
   }
   if (value && typeof value === 'object') {
+    const entries = Object.entries(value).map(
+      ([key, item]) => [key, renderTemplate(item, context)] as const,
+    );
+    // an optional parameter that was not given leaves its key out
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [
-        key,
-        renderTemplate(item, context),
-      ]),
+      entries.filter(([, item]) => item !== undefined),
     ) as T;
   }
   return value as T;

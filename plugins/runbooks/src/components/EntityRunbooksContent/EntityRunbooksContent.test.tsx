@@ -45,6 +45,7 @@ const response: EntityRunbooksResponse = {
             description: 'Deployment',
           },
           replicas: { type: 'integer', minimum: 1, maximum: 20 },
+          token: { type: 'string', writeOnly: true, 'x-runbooks-secret': true },
         },
       },
       parameterDefinitions: {
@@ -113,6 +114,7 @@ describe('EntityRunbooksContent', () => {
       screen.getByText('deployment: k8s-name = checkout'),
     ).toBeInTheDocument();
     expect(screen.getByText('replicas*: integer 1–20')).toBeInTheDocument();
+    expect(screen.getByText('token: string (secret)')).toBeInTheDocument();
   });
 
   it('explains how runbooks apply when none do', async () => {

@@ -7,6 +7,7 @@ function describeType(schema: Record<string, unknown>): string {
   const format = schema['x-runbooks-format'];
   if (Array.isArray(schema.enum)) return `one of ${schema.enum.join(' | ')}`;
   const parts = [String(format ?? schema.type)];
+  if (schema['x-runbooks-secret']) parts.push('(secret)');
   if (schema.minimum !== undefined || schema.maximum !== undefined) {
     parts.push(`${schema.minimum ?? '…'}–${schema.maximum ?? '…'}`);
   }

@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { runbookEntitySchema } from './RunbookEntity';
+
+/**
+ * The JSON Schema (draft-07) of a Runbook entity's shape, derived from the zod schema, for editors
+ * (yaml-language-server) and other tools. It checks shape only; `validateRunbookEntity` also checks
+ * meaning (references, dry-run declarations, CEL syntax), and that is what the catalog module runs.
+ * @public
+ */
+export function runbookEntityJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(runbookEntitySchema, {
+    target: 'draft-7',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+}
