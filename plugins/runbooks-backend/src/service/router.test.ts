@@ -4,6 +4,8 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
+import { createServiceFactory } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import request from 'supertest';
 import { runbooksPlugin } from '../plugin';
@@ -147,5 +149,36 @@ describe('GET /entities/:kind/:namespace/:name/runbooks', () => {
       '/api/runbooks/entities/component/default/checkout/runbooks',
     );
     expect(res.status).toBe(401);
+  });
+});
+
+describe('catalog access', () => {
+  it("reads the catalog with the caller's credentials", async () => {
+    const catalog = catalogServiceMock({ entities });
+    const getEntityByRef = jest.spyOn(catalog, 'getEntityByRef');
+    const getEntities = jest.spyOn(catalog, 'getEntities');
+    const { server } = await startTestBackend({
+      features: [
+        runbooksPlugin,
+        createServiceFactory({
+          service: catalogServiceRef,
+          deps: {},
+          factory: () => catalog,
+        }),
+        mockServices.database.factory(),
+      ],
+    });
+    const res = await request(server)
+      .get('/api/runbooks/entities/component/default/checkout/runbooks')
+      .set('Authorization', mockCredentials.user.header('user:default/carol'));
+    expect(res.status).toBe(200);
+    const credentials = mockCredentials.user('user:default/carol');
+    expect(getEntityByRef).toHaveBeenCalledWith('component:default/checkout', {
+      credentials,
+    });
+    expect(getEntities).toHaveBeenCalledWith(
+      { filter: { kind: 'Runbook' } },
+      { credentials },
+    );
   });
 });

@@ -17,3 +17,92 @@ export function checkCelSyntax(expression: string): string | undefined {
     ).message.replace(/^<input>:/, 'at ')}`;
   }
 }
+
+/**
+ * What a CEL expression looks up: the top-level names it uses, and the keys it reads directly
+ * under `parameters` and `steps` (as `steps.x` or `steps['x-y']`).
+ * @public
+ */
+export interface CelReferences {
+  roots: Set<string>;
+  parameters: Set<string>;
+  steps: Set<string>;
+}
+
+type Node = { exprKind?: { case?: string; value?: any } };
+
+/**
+ * Lists the references of a CEL expression that parses (see {@link checkCelSyntax}).
+ * @public
+ */
+export function collectCelReferences(expression: string): CelReferences {
+  const refs: CelReferences = {
+    roots: new Set(),
+    parameters: new Set(),
+    steps: new Set(),
+  };
+  const bound: string[] = [];
+  const identName = (n: Node | undefined) =>
+    n?.exprKind?.case === 'identExpr'
+      ? (n.exprKind.value.name as string)
+      : undefined;
+  const underRoot = (root: string | undefined, key: string) => {
+    if (root === 'parameters') refs.parameters.add(key);
+    if (root === 'steps') refs.steps.add(key);
+  };
+  const visit = (node: Node | undefined): void => {
+    const kind = node?.exprKind;
+    if (!kind?.case) return;
+    const v = kind.value;
+    switch (kind.case) {
+      case 'identExpr':
+        if (!bound.includes(v.name)) refs.roots.add(v.name);
+        return;
+      case 'selectExpr': {
+        const root = identName(v.operand);
+        if (root && !bound.includes(root)) underRoot(root, v.field);
+        visit(v.operand);
+        return;
+      }
+      case 'callExpr': {
+        if (v.function === '_[_]' && v.args.length === 2) {
+          const root = identName(v.args[0]);
+          const key = v.args[1]?.exprKind;
+          if (
+            root &&
+            !bound.includes(root) &&
+            key?.case === 'constExpr' &&
+            key.value.constantKind?.case === 'stringValue'
+          ) {
+            underRoot(root, key.value.constantKind.value);
+          }
+        }
+        visit(v.target);
+        v.args.forEach(visit);
+        return;
+      }
+      case 'listExpr':
+        v.elements.forEach(visit);
+        return;
+      case 'structExpr':
+        for (const entry of v.entries) {
+          visit(entry.keyKind?.value);
+          visit(entry.value);
+        }
+        return;
+      case 'comprehensionExpr':
+        visit(v.iterRange);
+        bound.push(v.iterVar, v.iterVar2, v.accuVar);
+        visit(v.accuInit);
+        visit(v.loopCondition);
+        visit(v.loopStep);
+        visit(v.result);
+        bound.splice(-3, 3);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(parse(expression).expr as Node);
+  return refs;
+}

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { parameterDefinitionSchema } from '../parameters/definitions';
 import { RUNBOOK_API_VERSION, RUNBOOK_KIND } from '../constants';
 
+// names that would collide with what every JavaScript object has
+const RESERVED_NAMES = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  'prototype',
+]);
+
 const oneOrMany = z.union([z.string(), z.array(z.string())]);
 
 const celExpression = z.string({
@@ -137,6 +143,10 @@ export const runbookEntitySchema = z.object({
             .regex(
               /^[A-Za-z_][A-Za-z0-9_]*$/,
               'parameter names must be letters, digits and _, starting with a letter or _',
+            )
+            .refine(
+              name => !RESERVED_NAMES.has(name),
+              'this name is reserved by JavaScript objects; choose another',
             ),
           parameterDefinitionSchema,
         )

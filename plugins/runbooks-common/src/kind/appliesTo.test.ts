@@ -1,5 +1,9 @@
 import { Entity } from '@backstage/catalog-model';
-import { getAnnotatedRunbookRefs, runbookAppliesTo } from './appliesTo';
+import {
+  getAnnotatedRunbookRefs,
+  runbookAppliesTo,
+  selectorMatches,
+} from './appliesTo';
 import { validateRunbookEntity } from './validateRunbook';
 
 const component = (
@@ -65,10 +69,19 @@ describe('runbookAppliesTo', () => {
     ).toEqual([]);
   });
 
-  it('never matches an empty selector', () => {
-    expect(runbookAppliesTo(runbook({ selector: {} }), component('a'))).toEqual(
-      [],
+  it('never matches an empty selector, and validation refuses one', () => {
+    expect(selectorMatches({}, component('a'))).toBe(false);
+    expect(selectorMatches({ annotations: {} }, component('a'))).toBe(false);
+    expect(() => runbook({ selector: { annotations: {} } })).toThrow(
+      'a selector needs at least one of kind, type or annotations',
     );
+  });
+
+  it('does not match annotations inherited from Object.prototype', () => {
+    const rb = runbook({ selector: { annotations: { constructor: '*' } } });
+    expect(
+      runbookAppliesTo(rb, component('a', { annotations: { x: 'y' } })),
+    ).toEqual([]);
   });
 
   it('matches an entity that opts in through the annotation', () => {

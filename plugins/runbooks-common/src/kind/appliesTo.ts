@@ -24,7 +24,8 @@ export function selectorMatches(
   if (!selector) return false;
   const kinds = list(selector.kind);
   const types = list(selector.type);
-  if (!kinds && !types && !selector.annotations) return false;
+  const annotations = Object.entries(selector.annotations ?? {});
+  if (!kinds && !types && annotations.length === 0) return false;
   if (kinds && !kinds.includes(entity.kind.toLocaleLowerCase('en-US'))) {
     return false;
   }
@@ -37,11 +38,10 @@ export function selectorMatches(
       return false;
     }
   }
-  for (const [key, expected] of Object.entries(selector.annotations ?? {})) {
-    const actual = entity.metadata.annotations?.[key];
-    if (actual === undefined || (expected !== '*' && actual !== expected)) {
-      return false;
-    }
+  const present = entity.metadata.annotations ?? {};
+  for (const [key, expected] of annotations) {
+    if (!Object.hasOwn(present, key)) return false;
+    if (expected !== '*' && present[key] !== expected) return false;
   }
   return true;
 }

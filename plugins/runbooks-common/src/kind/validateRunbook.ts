@@ -1,6 +1,6 @@
 import { parseEntityRef } from '@backstage/catalog-model';
 import { z } from 'zod';
-import { checkCelSyntax } from '../expressions';
+import { checkCelSyntax, collectCelReferences } from '../expressions';
 import {
   checkParameterDefinition,
   parseDuration,
@@ -123,18 +123,52 @@ function fromZod(error: z.ZodError): LocatedRunbookIssue[] {
   return issues;
 }
 
+interface ExpressionScope {
+  /** The names the expression may start from. */
+  roots: string[];
+  parameters: string[];
+  /** Steps the expression may look up, with why others may not. */
+  steps?: { allowed: string[]; why: (id: string) => string };
+}
+
 function checkExpression(
   check: RunbookCheck,
   path: Array<string | number>,
+  scope: ExpressionScope,
   issues: LocatedRunbookIssue[],
 ) {
   const expression = typeof check === 'string' ? check : check.expression;
+  const at = typeof check === 'string' ? path : [...path, 'expression'];
+  const add = (message: string) =>
+    issues.push({ path: at, message: `${formatIssuePath(path)}: ${message}` });
   const problem = checkCelSyntax(expression);
   if (problem) {
-    issues.push({
-      path: typeof check === 'string' ? path : [...path, 'expression'],
-      message: `${formatIssuePath(path)}: ${problem}`,
-    });
+    add(problem);
+    return;
+  }
+  const refs = collectCelReferences(expression);
+  for (const root of refs.roots) {
+    if (!scope.roots.includes(root)) {
+      add(
+        `'${root}' is not known in '${expression}'; this expression can use ${scope.roots.join(
+          ', ',
+        )}`,
+      );
+    }
+  }
+  for (const name of refs.parameters) {
+    if (!scope.parameters.includes(name)) {
+      add(
+        `unknown parameter '${name}' in '${expression}'; declared parameters: ${
+          scope.parameters.join(', ') || '(none)'
+        }`,
+      );
+    }
+  }
+  for (const id of refs.steps) {
+    if (scope.steps && !scope.steps.allowed.includes(id)) {
+      add(`${scope.steps.why(id)} in '${expression}'`);
+    }
   }
 }
 
@@ -148,6 +182,31 @@ function checkSemantics(runbook: RunbookEntityV1alpha1): LocatedRunbookIssue[] {
     for (const issue of checkParameterDefinition(def)) {
       add(['spec', 'parameters', name, ...issue.path], issue.message);
     }
+  }
+
+  try {
+    const owner = parseEntityRef(spec.owner, {
+      defaultKind: 'Group',
+      defaultNamespace: 'default',
+    });
+    if (!['group', 'user'].includes(owner.kind.toLocaleLowerCase('en-US'))) {
+      add(['spec', 'owner'], `must be a group or a user, not ${owner.kind}`);
+    }
+  } catch (e) {
+    add(['spec', 'owner'], (e as Error).message);
+  }
+
+  const selector = spec.appliesTo?.selector;
+  if (
+    selector &&
+    selector.kind === undefined &&
+    selector.type === undefined &&
+    Object.keys(selector.annotations ?? {}).length === 0
+  ) {
+    add(
+      ['spec', 'appliesTo', 'selector'],
+      'a selector needs at least one of kind, type or annotations; an empty one would match nothing',
+    );
   }
 
   spec.appliesTo?.entities?.forEach((ref, i) => {
@@ -173,11 +232,31 @@ function checkSemantics(runbook: RunbookEntityV1alpha1): LocatedRunbookIssue[] {
     }
   });
 
-  spec.preconditions?.forEach((check, i) =>
-    checkExpression(check, ['spec', 'preconditions', i], issues),
-  );
-
   const declared = Object.keys(spec.parameters);
+  const readSteps = spec.steps.filter(s => !s.mutates).map(s => s.id);
+  spec.preconditions?.forEach((check, i) =>
+    checkExpression(
+      check,
+      ['spec', 'preconditions', i],
+      {
+        roots: ['entity', 'parameters', 'steps'],
+        parameters: declared,
+        steps: {
+          allowed: readSteps,
+          why: id =>
+            spec.steps.some(s => s.id === id)
+              ? `step '${id}' mutates; preconditions can only look up read-only steps`
+              : `unknown step '${id}'`,
+        },
+      },
+      issues,
+    ),
+  );
+  const optional = new Set(
+    Object.entries(spec.parameters)
+      .filter(([, def]) => def.required === false && def.default === undefined)
+      .map(([name]) => name),
+  );
   const seen = new Map<string, number>();
   spec.steps.forEach((step, i) => {
     const stepPath = ['spec', 'steps', i];
@@ -223,6 +302,16 @@ function checkSemantics(runbook: RunbookEntityV1alpha1): LocatedRunbookIssue[] {
                 part.raw
               }; declared parameters: ${declared.join(', ') || '(none)'}`,
             );
+          } else if (path.length > 1) {
+            add(
+              located.path,
+              `${part.raw}: a parameter is a single value; look it up as parameters.${name}`,
+            );
+          } else if (optional.has(name) && parts.length > 1) {
+            add(
+              located.path,
+              `${part.raw} is optional with no default, so it cannot stand inside text; give it a default or use it as the whole value`,
+            );
           }
         } else if (root === 'steps') {
           const target = String(path[0]);
@@ -244,7 +333,15 @@ function checkSemantics(runbook: RunbookEntityV1alpha1): LocatedRunbookIssue[] {
       }
     }
     step.verify?.forEach((check, j) =>
-      checkExpression(check, [...stepPath, 'verify', j], issues),
+      checkExpression(
+        check,
+        [...stepPath, 'verify', j],
+        {
+          roots: ['output', 'parameters', 'entity', 'before', 'after'],
+          parameters: declared,
+        },
+        issues,
+      ),
     );
   });
   return issues;

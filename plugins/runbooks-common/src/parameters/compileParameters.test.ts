@@ -5,7 +5,7 @@ import {
   resolveParameterDefaults,
 } from './compileParameters';
 import { ParameterDefinitions } from './definitions';
-import { parseDuration } from './formats';
+import { FORMAT_PATTERNS, parseDuration } from './formats';
 
 const definitions: ParameterDefinitions = {
   deployment: {
@@ -52,7 +52,7 @@ describe('compileParameterSchema', () => {
     [{ replicas: 2, reason: 'abc', mode: 'reckless' }, ['mode']],
     [{ replicas: 2, reason: 'abc', deployment: 'Checkout_1' }, ['deployment']],
     [{ replicas: 2, reason: 'abc', timeout: '5 minutes' }, ['timeout']],
-    [{ replicas: 2, reason: 'abc', extra: 1 }, []],
+    [{ replicas: 2, reason: 'abc', extra: 1 }, [undefined]],
     [{ reason: 'abc' }, ['replicas']],
   ])('rejects %j at %j', (input, paths) => {
     const result = schema.safeParse(input);
@@ -82,6 +82,39 @@ describe('compileParameterSchema', () => {
   });
 });
 
+describe('resolveParameterDefaults', () => {
+  it('reads numbers and booleans out of annotations for typed parameters', () => {
+    expect(
+      resolveParameterDefaults(
+        {
+          replicas: {
+            type: 'integer',
+            default: "${{ entity.metadata.annotations['r'] }}",
+          },
+          flag: {
+            type: 'boolean',
+            default: "${{ entity.metadata.annotations['f'] }}",
+          },
+          bad: {
+            type: 'integer',
+            default: "${{ entity.metadata.annotations['b'] }}",
+          },
+        },
+        { metadata: { annotations: { r: '3', f: 'true', b: 'three' } } },
+      ),
+    ).toEqual({ replicas: 3, flag: true });
+  });
+
+  it('does not take defaults from Object.prototype for names like toString', () => {
+    const defs: ParameterDefinitions = Object.fromEntries([
+      ['toString', { type: 'string' as const }],
+    ]);
+    expect(parametersToJsonSchema(defs, { defaults: {} })).toMatchObject({
+      required: ['toString'],
+    });
+  });
+});
+
 describe('parametersToJsonSchema', () => {
   it('describes types, constraints, resolved defaults and required parameters', () => {
     const json = parametersToJsonSchema(definitions, {
@@ -95,12 +128,14 @@ describe('parametersToJsonSchema', () => {
         deployment: {
           type: 'string',
           'x-runbooks-format': 'k8s-name',
+          pattern: FORMAT_PATTERNS['k8s-name'],
           default: 'checkout',
         },
         replicas: { type: 'integer', minimum: 1, maximum: 20 },
         timeout: {
           type: 'string',
           'x-runbooks-format': 'duration',
+          pattern: '^(\\d+(ms|s|m|h|d))+$',
           default: '5m',
         },
         mode: { type: 'string', enum: ['fast', 'safe'], default: 'safe' },
@@ -123,6 +158,14 @@ describe('checkParameterDefinition', () => {
     [{ type: 'enum' }, /needs an enum/],
     [{ type: 'enum', enum: ['a', 'a'] }, /unique/],
     [{ type: 'string', secret: true, default: 'x' }, /secret parameter/],
+    [
+      {
+        type: 'string',
+        secret: true,
+        default: "${{ entity.metadata.annotations['t'] }}",
+      },
+      /secret parameter cannot have a default/,
+    ],
     [
       { type: 'string', default: '${{ parameters.other }}' },
       /only look up the entity/,

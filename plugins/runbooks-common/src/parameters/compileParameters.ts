@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hasReference, parseTemplate, renderTemplate } from '../references';
-import { checkFormat } from './formats';
+import { checkFormat, FORMAT_PATTERNS } from './formats';
 import { ParameterDefinition, ParameterDefinitions } from './definitions';
 
 /**
@@ -33,7 +33,7 @@ function defaultFor(
   def: ParameterDefinition,
   options: CompileParametersOptions,
 ): unknown {
-  if (options.defaults && name in options.defaults) {
+  if (options.defaults && Object.hasOwn(options.defaults, name)) {
     return options.defaults[name];
   }
   return isLiteralDefault(def) ? def.default : undefined;
@@ -143,6 +143,8 @@ export function parametersToJsonSchema(
     if (def.format) {
       prop['x-runbooks-format'] = def.format;
       if (def.format === 'hostname') prop.format = 'hostname';
+      const pattern = FORMAT_PATTERNS[def.format];
+      if (pattern && def.pattern === undefined) prop.pattern = pattern;
     }
     if (def.secret) {
       prop.writeOnly = true;
@@ -164,6 +166,22 @@ export function parametersToJsonSchema(
   };
 }
 
+// annotations are strings: read numbers and booleans out of them for typed parameters
+function fromAnnotation(def: ParameterDefinition, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (
+    (def.type === 'integer' || def.type === 'number') &&
+    /^-?\d+(\.\d+)?$/.test(text)
+  ) {
+    return Number(text);
+  }
+  if (def.type === 'boolean' && (text === 'true' || text === 'false')) {
+    return text === 'true';
+  }
+  return value;
+}
+
 /**
  * Resolves each parameter's default against an entity: literal defaults as they are, and
  * `${{ entity... }}` defaults looked up in the entity. A lookup that finds nothing leaves
@@ -179,7 +197,10 @@ export function resolveParameterDefaults(
     if (def.default === undefined) continue;
     if (!isLiteralDefault(def)) {
       try {
-        const value = renderTemplate(def.default, { entity });
+        const value = fromAnnotation(
+          def,
+          renderTemplate(def.default, { entity }),
+        );
         const parsed = compileValue(def).safeParse(value);
         if (parsed.success) defaults[name] = parsed.data;
       } catch {
@@ -268,7 +289,13 @@ export function checkParameterDefinition(
       message: `minLength ${def.minLength} is greater than maxLength ${def.maxLength}`,
     });
   }
-  if (def.default !== undefined) {
+  if (def.default !== undefined && def.secret) {
+    issues.push({
+      path: ['default'],
+      message:
+        'a secret parameter cannot have a default: it would be stored in git or shown to every user of the entity',
+    });
+  } else if (def.default !== undefined) {
     if (!isLiteralDefault(def)) {
       try {
         for (const part of parseTemplate(def.default as string)) {
@@ -282,12 +309,6 @@ export function checkParameterDefinition(
       } catch (e) {
         issues.push({ path: ['default'], message: (e as Error).message });
       }
-    } else if (def.secret) {
-      issues.push({
-        path: ['default'],
-        message:
-          'a secret parameter cannot have a literal default: it would be stored in git',
-      });
     } else if (regexOk && issues.length === 0) {
       const result = compileValue(def).safeParse(def.default);
       if (!result.success) {

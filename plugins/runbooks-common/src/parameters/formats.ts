@@ -24,6 +24,16 @@ const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
+ * JSON Schema patterns of the formats a regular expression expresses, for consumers that only read
+ * the JSON Schema (forms, the agent's tool schema).
+ * @public
+ */
+export const FORMAT_PATTERNS: Partial<Record<ParameterFormat, string>> = {
+  'k8s-name': K8S_NAME.source,
+  duration: DURATION.source,
+};
+
+/**
  * Checks a value against a domain format; returns the problem, or undefined when it fits.
  * @public
  */

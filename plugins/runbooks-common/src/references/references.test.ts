@@ -97,7 +97,7 @@ describe('renderTemplate', () => {
         },
         context,
       ),
-    ).toEqual({ name: 'checkout', list: [undefined] });
+    ).toEqual({ name: 'checkout', list: [] });
   });
 
   it('fails on a lookup that finds nothing instead of rendering an empty string', () => {

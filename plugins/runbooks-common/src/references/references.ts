@@ -236,7 +236,7 @@ function renderString(template: string, context: RenderContext): unknown {
 /**
  * Replaces every reference in a JSON-like value by the value it looks up. Nothing is evaluated.
  * A lookup that finds nothing throws, except a whole-string `parameters.<name>` of an optional
- * parameter that was not given: its key is left out of the surrounding map.
+ * parameter that was not given: it is left out of the surrounding map or list.
  * @public
  */
 export function renderTemplate<T = unknown>(
@@ -247,7 +247,9 @@ export function renderTemplate<T = unknown>(
     return renderString(value, context) as T;
   }
   if (Array.isArray(value)) {
-    return value.map(item => renderTemplate(item, context)) as T;
+    return value
+      .map(item => renderTemplate(item, context))
+      .filter(item => item !== undefined) as T;
   }
   if (value && typeof value === 'object') {
     const entries = Object.entries(value).map(

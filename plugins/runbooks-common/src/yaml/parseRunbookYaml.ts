@@ -9,6 +9,8 @@ import {
   parseAllDocuments,
 } from 'yaml';
 import { RUNBOOK_KIND } from '../constants';
+
+const RUNBOOK_API_GROUP = 'runbooks.backstage.io';
 import { RunbookEntityV1alpha1, validateRunbookEntity } from '../kind';
 
 /**
@@ -113,9 +115,19 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
       }
       continue;
     }
-    const value = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) continue;
     const start = (doc.contents as Node | null)?.range?.[0] ?? 0;
+    let value;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // an alias bomb, among others: report it where the document starts
+      issues.push({
+        ...at(start),
+        message: `YAML could not be read: ${(e as Error).message}`,
+      });
+      continue;
+    }
+    if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
       issues.push({
         ...at(start),
@@ -124,7 +136,21 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
       });
       continue;
     }
-    if (value.kind !== RUNBOOK_KIND) continue;
+    const ours =
+      typeof value.apiVersion === 'string' &&
+      value.apiVersion.startsWith(`${RUNBOOK_API_GROUP}/`);
+    if (value.kind !== RUNBOOK_KIND && !ours) continue;
+    if (value.kind !== RUNBOOK_KIND) {
+      found++;
+      const range = locate(doc, ['kind'], false);
+      issues.push({
+        ...at(range?.[0] ?? start),
+        message: `kind: ${RUNBOOK_API_GROUP} defines only kind ${RUNBOOK_KIND}, not ${JSON.stringify(
+          value.kind,
+        )}`,
+      });
+      continue;
+    }
     found++;
     const result = validateRunbookEntity(value);
     if (result.ok) {

@@ -42,6 +42,17 @@ describe('runCli', () => {
     ]);
   });
 
+  it('prints the JSON Schema of the kind', async () => {
+    const { out, io } = capture();
+    await expect(runCli(['schema'], io)).resolves.toBe(0);
+    const schema = JSON.parse(out.join('\n'));
+    expect(schema.properties.kind).toEqual({
+      type: 'string',
+      const: 'Runbook',
+    });
+    expect(schema.properties.spec.properties.steps.type).toBe('array');
+  });
+
   it('exits 2 with usage on a wrong command', async () => {
     const { err, io } = capture();
     await expect(runCli(['lint'], io)).resolves.toBe(2);

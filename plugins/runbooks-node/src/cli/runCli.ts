@@ -1,9 +1,12 @@
+import { runbookEntityJsonSchema } from '@runbooks/plugin-runbooks-common';
 import { formatProblem, validateRunbookFiles } from '../files';
 
-const USAGE = `Usage: runbooks validate <file|dir>...
-
-Validates runbooks (kind: Runbook) in YAML files and directories.
-Prints every problem as path:line:col: message and exits 1 if there is any.`;
+const USAGE = `Usage:
+  runbooks validate <file|dir>...   Validates runbooks (kind: Runbook) in YAML files and
+                                    directories; prints every problem as path:line:col: message
+                                    and exits 1 if there is any.
+  runbooks schema                   Prints the JSON Schema of the Runbook kind, for editors
+                                    (yaml-language-server) and other tools.`;
 
 /**
  * The `runbooks` command line. Resolves to the exit code it set.
@@ -31,6 +34,9 @@ export async function runCli(
     if (files === 0 && report.problems.length === 0) {
       io.err('no YAML files found');
     }
+  } else if (command === 'schema' && args.length === 0) {
+    io.out(JSON.stringify(runbookEntityJsonSchema(), null, 2));
+    code = 0;
   } else if (
     command === undefined ||
     command === '--help' ||

@@ -3,6 +3,7 @@ import {
   Header,
   Page,
   ProxiedSignInPage,
+  WarningPanel,
 } from '@backstage/core-components';
 import { SignInPageProps } from '@backstage/plugin-app-react';
 import Button from '@material-ui/core/Button';
@@ -23,11 +24,19 @@ const DEMO_USERS = [
   { name: 'carol', role: 'Incident reviewer (reads history)' },
 ];
 
-/** Development sign-in: choose a demo user; the backend signs them in from the catalog. */
+/**
+ * Development sign-in: choose a demo user; the backend signs them in from the catalog. The choice
+ * is remembered for the browser tab; open a new tab (or clear its session storage) to switch.
+ */
 export function DemoSignInPage(props: SignInPageProps) {
   const [user, setUser] = useState<string | null>(() =>
     window.sessionStorage.getItem(STORAGE_KEY),
   );
+
+  const forget = () => {
+    window.sessionStorage.removeItem(STORAGE_KEY);
+    setUser(null);
+  };
 
   if (user) {
     return (
@@ -35,14 +44,32 @@ export function DemoSignInPage(props: SignInPageProps) {
         {...props}
         provider="demo"
         headers={{ [DEMO_USER_HEADER]: user }}
+        onSignInSuccess={identityApi => {
+          // remembered for this tab only once the backend accepted the user
+          window.sessionStorage.setItem(STORAGE_KEY, user);
+          props.onSignInSuccess(identityApi);
+        }}
+        ErrorComponent={({ error }) => (
+          <Page themeId="home">
+            <Content>
+              <WarningPanel
+                title={`Could not sign in as ${user}`}
+                message={`${
+                  error?.message ?? 'Unknown error'
+                }. Right after start, the catalog may still be loading the demo users: try again in a few seconds.`}
+              >
+                <Button color="primary" variant="contained" onClick={forget}>
+                  Choose a user
+                </Button>
+              </WarningPanel>
+            </Content>
+          </Page>
+        )}
       />
     );
   }
 
-  const choose = (name: string) => {
-    window.sessionStorage.setItem(STORAGE_KEY, name);
-    setUser(name);
-  };
+  const choose = (name: string) => setUser(name);
 
   return (
     <Page themeId="home">
