@@ -28,6 +28,12 @@ exports.up = async function up(knex) {
       .notNullable()
       .comment('Entity ref of the target');
     table
+      .text('entity_snapshot')
+      .notNullable()
+      .comment(
+        'The target entity (JSON) as it was when the execution was requested',
+      );
+    table
       .text('parameters')
       .notNullable()
       .comment('Validated parameters (JSON)');
@@ -37,6 +43,17 @@ exports.up = async function up(knex) {
       .comment('User entity ref of the requester');
     table.string('mode').notNullable().comment('dry-run or execute');
     table.string('status').notNullable().comment('Execution status');
+    table
+      .text('status_message')
+      .nullable()
+      .comment(
+        'Why the execution is in its status (needs-attention, failed, cancelled)',
+      );
+    table
+      .integer('current_step')
+      .notNullable()
+      .defaultTo(0)
+      .comment('Index of the step the execution is at');
     table
       .timestamp('created_at', { useTz: true, precision: 3 })
       .notNullable()
@@ -55,6 +72,12 @@ exports.up = async function up(knex) {
       .timestamp('finished_at', { useTz: true, precision: 3 })
       .nullable()
       .comment('When the execution reached a terminal status');
+    table
+      .string('cancel_requested_by')
+      .nullable()
+      .comment(
+        'Who asked to cancel a running execution; the worker stops at once',
+      );
     table.string('lease_owner').nullable().comment('Worker holding the lease');
     table
       .timestamp('lease_expires_at', { useTz: true, precision: 3 })

@@ -1,8 +1,11 @@
 /**
- * Node.js library for the runbooks plugin: runbook files and the `runbooks` CLI.
+ * Node.js library for the runbooks plugin: extension points, the tool boundary of the engine,
+ * runbook files and the `runbooks` CLI.
  *
  * @packageDocumentation
  */
 
 export * from './cli';
+export * from './extensions';
 export * from './files';
+export * from './tools';

@@ -1,11 +1,14 @@
 import { TestDatabaseId, TestDatabases } from '@backstage/backend-test-utils';
-import { NotFoundError } from '@backstage/errors';
+import { ConflictError, NotFoundError } from '@backstage/errors';
 import { Knex } from 'knex';
-import { ExecutionStore, NewExecution } from './ExecutionStore';
+import path from 'node:path';
+import { ExecutionStore } from './ExecutionStore';
+import { NewExecution } from './types';
 
 jest.setTimeout(60_000);
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
+const migrations = path.resolve(__dirname, '../../migrations');
 
 async function createStore(id: TestDatabaseId) {
   const knex = await databases.init(id);
@@ -18,11 +21,13 @@ async function createStore(id: TestDatabaseId) {
 const input = (over: Partial<NewExecution> = {}): NewExecution => ({
   runbookRef: 'runbook:default/scale-deployment',
   runbookDigest: 'sha256:abc',
-  runbookContent: { spec: { steps: [{ id: 'scale' }] } },
+  runbookContent: { spec: { steps: [{ id: 'read' }, { id: 'scale' }] } },
   entityRef: 'component:default/checkout',
+  entitySnapshot: { metadata: { name: 'checkout' } },
   parameters: { replicas: 3 },
   requester: 'user:default/alice',
   mode: 'dry-run',
+  stepIds: ['read', 'scale'],
   ...over,
 });
 
@@ -34,37 +39,212 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
     ({ knex, store } = await createStore(id));
   });
 
-  it('records an execution and reads it back with its exact content', async () => {
-    const created = await store.createExecution(input());
-    const read = await store.getExecution(created.id);
-    expect(read).toEqual(created);
-    expect(read).toMatchObject({
-      status: 'queued',
-      mode: 'dry-run',
-      parameters: { replicas: 3 },
-      runbookContent: { spec: { steps: [{ id: 'scale' }] } },
-    });
-    expect(read.createdAt).toBeInstanceOf(Date);
-    expect(Math.abs(read.createdAt.getTime() - Date.now())).toBeLessThan(
-      60_000,
-    );
+  beforeEach(async () => {
+    await knex('kill_switches').delete();
+    await knex('executions').delete();
   });
 
-  it("lists an entity's executions newest first", async () => {
-    const entityRef = `component:default/svc-${id.toLowerCase()}`;
-    const first = await store.createExecution(input({ entityRef }));
-    await new Promise(r => setTimeout(r, 5));
-    const second = await store.createExecution(
-      input({ entityRef, mode: 'execute' }),
-    );
-    await store.createExecution(
-      input({ entityRef: 'component:default/other' }),
-    );
-    const list = await store.listExecutionsForEntity(entityRef);
-    expect(list.map(e => e.id)).toEqual([second.id, first.id]);
+  it('records an execution with its exact content, pending steps and a created event', async () => {
+    const created = await store.createExecution(input());
+    expect(await store.getExecution(created.id)).toEqual(created);
+    expect(created).toMatchObject({
+      status: 'queued',
+      mode: 'dry-run',
+      currentStep: 0,
+      parameters: { replicas: 3 },
+      runbookContent: { spec: { steps: [{ id: 'read' }, { id: 'scale' }] } },
+      entitySnapshot: { metadata: { name: 'checkout' } },
+    });
+    const steps = await store.getSteps(created.id);
+    expect(steps.map(s => [s.stepId, s.status, s.attempt])).toEqual([
+      ['read', 'pending', 0],
+      ['scale', 'pending', 0],
+    ]);
+    expect(steps[1].idempotencyKey).toBe(`${created.id}/1/scale`);
     expect(
-      await store.listExecutionsForEntity(entityRef, { limit: 1 }),
-    ).toHaveLength(1);
+      (await store.listEvents(created.id)).map(e => [e.seq, e.type]),
+    ).toEqual([[1, 'created']]);
+  });
+
+  it('lets exactly one of many workers claim an execution', async () => {
+    const created = await store.createExecution(input());
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.claimExecution(`w${i}`, 60_000),
+      ),
+    );
+    const won = claims.filter(c => c !== undefined);
+    expect(won).toHaveLength(1);
+    expect(won[0]!.execution).toMatchObject({
+      id: created.id,
+      status: 'running',
+    });
+    expect(won[0]!.recovered).toBe(false);
+    expect(await store.claimExecution('late', 60_000)).toBeUndefined();
+  });
+
+  it('gives an expired lease to another worker, and the old worker can no longer write', async () => {
+    const created = await store.createExecution(input());
+    await store.claimExecution('dead', 1);
+    await new Promise(r => setTimeout(r, 20));
+    const again = await store.claimExecution('alive', 60_000);
+    expect(again).toMatchObject({
+      recovered: true,
+      execution: { id: created.id, leaseOwner: 'alive' },
+    });
+    expect(await store.renewLease(created.id, 'dead', 60_000)).toBe(false);
+    expect(await store.renewLease(created.id, 'alive', 60_000)).toBe(true);
+    await expect(
+      store.updateStep(created.id, 0, 'dead', { status: 'running' }),
+    ).rejects.toThrow(ConflictError);
+    await expect(
+      store.finishRun(created.id, 'dead', { status: 'succeeded' }),
+    ).rejects.toThrow(ConflictError);
+    await store.updateStep(created.id, 0, 'alive', {
+      status: 'succeeded',
+      output: { replicas: 2 },
+      phase: 'done',
+    });
+    expect((await store.getSteps(created.id))[0]).toMatchObject({
+      status: 'succeeded',
+      output: { replicas: 2 },
+      phase: 'done',
+    });
+  });
+
+  it('puts executions whose lease expired back in the queue', async () => {
+    const created = await store.createExecution(input());
+    await store.claimExecution('dead', 1);
+    await new Promise(r => setTimeout(r, 20));
+    expect(await store.requeueExpired()).toEqual([created.id]);
+    expect(await store.getExecution(created.id)).toMatchObject({
+      status: 'queued',
+      leaseOwner: undefined,
+    });
+  });
+
+  it('releases the lease when a run finishes, and records terminal times', async () => {
+    const created = await store.createExecution(input());
+    await store.claimExecution('w', 60_000);
+    await store.finishRun(created.id, 'w', {
+      status: 'succeeded',
+      currentStep: 2,
+    });
+    const done = await store.getExecution(created.id);
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      currentStep: 2,
+      leaseOwner: undefined,
+    });
+    expect(done.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it('changes idle executions only from the expected statuses', async () => {
+    const created = await store.createExecution(input());
+    expect(
+      await store.transitionIdle(created.id, ['waiting-approval'], {
+        status: 'queued',
+      }),
+    ).toBe(false);
+    expect(
+      await store.transitionIdle(
+        created.id,
+        ['queued'],
+        { status: 'cancelled', statusMessage: 'by alice' },
+        { index: 0, patch: { status: 'cancelled' } },
+        { type: 'cancelled', payload: { by: 'alice' } },
+      ),
+    ).toBe(2);
+    expect((await store.listEvents(created.id)).map(e => e.type)).toEqual([
+      'created',
+      'cancelled',
+    ]);
+    expect(await store.getExecution(created.id)).toMatchObject({
+      status: 'cancelled',
+      statusMessage: 'by alice',
+    });
+    expect((await store.getSteps(created.id))[0].status).toBe('cancelled');
+  });
+
+  it('numbers events per execution without gaps, even when written at once', async () => {
+    const created = await store.createExecution(input());
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        store.appendEvent(created.id, 'tick', { i }),
+      ),
+    );
+    const events = await store.listEvents(created.id);
+    expect(events.map(e => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect((await store.listEvents(created.id, 9)).map(e => e.seq)).toEqual([
+      10, 11,
+    ]);
+  });
+
+  it('lists executions newest first with filters and cursors', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        (
+          await store.createExecution(
+            input({
+              entityRef: i % 2 ? 'component:default/a' : 'component:default/b',
+            }),
+          )
+        ).id,
+      );
+      await new Promise(r => setTimeout(r, 3));
+    }
+    const first = await store.listExecutions({}, { limit: 2 });
+    expect(first.items.map(e => e.id)).toEqual([ids[4], ids[3]]);
+    const second = await store.listExecutions(
+      {},
+      { limit: 2, cursor: first.nextCursor },
+    );
+    expect(second.items.map(e => e.id)).toEqual([ids[2], ids[1]]);
+    const third = await store.listExecutions(
+      {},
+      { limit: 2, cursor: second.nextCursor },
+    );
+    expect(third.items.map(e => e.id)).toEqual([ids[0]]);
+    expect(third.nextCursor).toBeUndefined();
+    const filtered = await store.listExecutions({
+      entityRef: 'component:default/a',
+      status: ['queued'],
+    });
+    expect(filtered.items.map(e => e.id)).toEqual([ids[3], ids[1]]);
+  });
+
+  it('finds the engaged kill switches that concern an execution', async () => {
+    const target = {
+      entityRef: 'component:default/checkout',
+      runbookRef: 'runbook:default/scale-deployment',
+      executionId: 'e1',
+    };
+    expect(await store.findEngagedKillSwitches(target)).toEqual([]);
+    const other = await store.engageKillSwitch({
+      scope: 'entity',
+      target: 'component:default/other',
+      reason: 'x',
+      engagedBy: 'user:default/bob',
+    });
+    const mine = await store.engageKillSwitch({
+      scope: 'runbook',
+      target: 'runbook:default/scale-deployment',
+      reason: 'bad runbook',
+      engagedBy: 'user:default/bob',
+    });
+    expect(
+      (await store.findEngagedKillSwitches(target)).map(s => s.id),
+    ).toEqual([mine.id]);
+    await store.releaseKillSwitch(mine.id, 'user:default/bob');
+    expect(await store.findEngagedKillSwitches(target)).toEqual([]);
+    await expect(
+      store.releaseKillSwitch(mine.id, 'user:default/bob'),
+    ).rejects.toThrow(NotFoundError);
+    expect((await store.listKillSwitches()).map(s => s.id)).toEqual([other.id]);
+    expect(
+      await store.listKillSwitches({ includeReleased: true }),
+    ).toHaveLength(2);
   });
 
   it('says which execution is missing', async () => {
@@ -75,16 +255,25 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
   });
 
   it('runs its migrations down and up again', async () => {
-    const directory = require('node:path').resolve(
-      __dirname,
-      '../../migrations',
-    );
-    await knex.migrate.rollback({ directory }, true);
-    expect(await knex.schema.hasTable('executions')).toBe(false);
-    await knex.migrate.latest({ directory });
-    expect(await knex.schema.hasTable('executions')).toBe(true);
-    expect(await knex.schema.hasColumn('executions', 'lease_expires_at')).toBe(
-      true,
-    );
+    await knex.migrate.rollback({ directory: migrations }, true);
+    for (const table of [
+      'executions',
+      'step_runs',
+      'execution_events',
+      'approvals',
+      'kill_switches',
+    ]) {
+      expect(await knex.schema.hasTable(table)).toBe(false);
+    }
+    await knex.migrate.latest({ directory: migrations });
+    for (const table of [
+      'executions',
+      'step_runs',
+      'execution_events',
+      'approvals',
+      'kill_switches',
+    ]) {
+      expect(await knex.schema.hasTable(table)).toBe(true);
+    }
   });
 });

@@ -2,57 +2,32 @@ import {
   DatabaseService,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
+import {
+  Approval,
+  Execution,
+  ExecutionEvent,
+  ExecutionFilter,
+  ExecutionMode,
+  ExecutionStatus,
+  KillSwitch,
+  KillSwitchScope,
+  NewExecution,
+  StepRun,
+  StepRunPatch,
+  StepStatus,
+  TERMINAL_STATUSES,
+} from './types';
 
 const migrationsDir = resolvePackagePath(
   '@runbooks/plugin-runbooks-backend',
   'migrations',
 );
 
-/** How an execution runs: every step's dry-run only, or for real. */
-export type ExecutionMode = 'dry-run' | 'execute';
-
-/** The status of an execution. */
-export type ExecutionStatus =
-  | 'queued'
-  | 'running'
-  | 'waiting-approval'
-  | 'needs-attention'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
-
-/** An execution as the rest of the backend sees it. */
-export interface Execution {
-  id: string;
-  runbookRef: string;
-  runbookDigest: string;
-  runbookContent: unknown;
-  entityRef: string;
-  parameters: Record<string, unknown>;
-  requester: string;
-  mode: ExecutionMode;
-  status: ExecutionStatus;
-  createdAt: Date;
-  updatedAt: Date;
-  startedAt?: Date;
-  finishedAt?: Date;
-  leaseOwner?: string;
-  leaseExpiresAt?: Date;
-}
-
-/** What it takes to record a new execution. */
-export interface NewExecution {
-  runbookRef: string;
-  runbookDigest: string;
-  runbookContent: unknown;
-  entityRef: string;
-  parameters: Record<string, unknown>;
-  requester: string;
-  mode: ExecutionMode;
-}
+// PostgreSQL returns Date; SQLite returns the epoch milliseconds knex stored, or a string
+type DbTimestamp = Date | string | number;
 
 type RawExecutionRow = {
   id: string;
@@ -60,10 +35,14 @@ type RawExecutionRow = {
   runbook_digest: string;
   runbook_content: string;
   entity_ref: string;
+  entity_snapshot: string;
   parameters: string;
   requester: string;
   mode: string;
   status: string;
+  status_message: string | null;
+  current_step: number;
+  cancel_requested_by: string | null;
   created_at: DbTimestamp;
   updated_at: DbTimestamp;
   started_at: DbTimestamp | null;
@@ -72,24 +51,79 @@ type RawExecutionRow = {
   lease_expires_at: DbTimestamp | null;
 };
 
-// PostgreSQL returns Date; SQLite returns the epoch milliseconds knex stored, or a string
-type DbTimestamp = Date | string | number;
+type RawStepRunRow = {
+  execution_id: string;
+  step_index: number;
+  step_id: string;
+  status: string;
+  phase: string | null;
+  attempt: number;
+  idempotency_key: string;
+  input: string | null;
+  plan: string | null;
+  plan_digest: string | null;
+  before: string | null;
+  after: string | null;
+  diff: string | null;
+  output: string | null;
+  error: string | null;
+  started_at: DbTimestamp | null;
+  finished_at: DbTimestamp | null;
+};
+
+type RawEventRow = {
+  execution_id: string;
+  seq: number;
+  type: string;
+  payload: string;
+  created_at: DbTimestamp;
+};
+
+type RawKillSwitchRow = {
+  id: string;
+  scope: string;
+  target: string;
+  reason: string;
+  engaged_by: string;
+  engaged_at: DbTimestamp;
+  released_by: string | null;
+  released_at: DbTimestamp | null;
+};
+
+type RawApprovalRow = {
+  id: string;
+  execution_id: string;
+  step_index: number;
+  plan_digest: string;
+  decided_by: string;
+  decision: string;
+  comment: string | null;
+  created_at: DbTimestamp;
+  expires_at: DbTimestamp | null;
+};
 
 const toDate = (v: DbTimestamp) => (v instanceof Date ? v : new Date(v));
 const toOptionalDate = (v: DbTimestamp | null) =>
-  v === null ? undefined : toDate(v);
+  v === null || v === undefined ? undefined : toDate(v);
+const fromJson = (v: string | null) =>
+  v === null || v === undefined ? undefined : JSON.parse(v);
+const toJson = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
-function fromRow(row: RawExecutionRow): Execution {
+function executionFromRow(row: RawExecutionRow): Execution {
   return {
     id: row.id,
     runbookRef: row.runbook_ref,
     runbookDigest: row.runbook_digest,
     runbookContent: JSON.parse(row.runbook_content),
     entityRef: row.entity_ref,
+    entitySnapshot: JSON.parse(row.entity_snapshot),
     parameters: JSON.parse(row.parameters),
     requester: row.requester,
     mode: row.mode as ExecutionMode,
     status: row.status as ExecutionStatus,
+    statusMessage: row.status_message ?? undefined,
+    currentStep: Number(row.current_step),
+    cancelRequestedBy: row.cancel_requested_by ?? undefined,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     startedAt: toOptionalDate(row.started_at),
@@ -99,7 +133,96 @@ function fromRow(row: RawExecutionRow): Execution {
   };
 }
 
-/** Stores executions in the plugin's database (SQLite or PostgreSQL through knex). */
+function stepFromRow(row: RawStepRunRow): StepRun {
+  return {
+    executionId: row.execution_id,
+    stepIndex: Number(row.step_index),
+    stepId: row.step_id,
+    status: row.status as StepStatus,
+    phase: (row.phase ?? undefined) as StepRun['phase'],
+    attempt: Number(row.attempt),
+    idempotencyKey: row.idempotency_key,
+    input: fromJson(row.input),
+    plan: fromJson(row.plan),
+    planDigest: row.plan_digest ?? undefined,
+    before: fromJson(row.before),
+    after: fromJson(row.after),
+    diff: fromJson(row.diff),
+    output: fromJson(row.output),
+    error: row.error ?? undefined,
+    startedAt: toOptionalDate(row.started_at),
+    finishedAt: toOptionalDate(row.finished_at),
+  };
+}
+
+function stepPatchToRow(patch: StepRunPatch): Partial<RawStepRunRow> {
+  const row: Record<string, unknown> = {};
+  const json: Array<[keyof StepRunPatch, keyof RawStepRunRow]> = [
+    ['input', 'input'],
+    ['plan', 'plan'],
+    ['before', 'before'],
+    ['after', 'after'],
+    ['diff', 'diff'],
+    ['output', 'output'],
+  ];
+  for (const [key, column] of json) {
+    if (key in patch) row[column] = toJson(patch[key]);
+  }
+  if ('status' in patch) row.status = patch.status;
+  if ('phase' in patch) row.phase = patch.phase ?? null;
+  if ('attempt' in patch) row.attempt = patch.attempt;
+  if ('planDigest' in patch) row.plan_digest = patch.planDigest ?? null;
+  if ('error' in patch) row.error = patch.error ?? null;
+  if ('startedAt' in patch) row.started_at = patch.startedAt ?? null;
+  if ('finishedAt' in patch) row.finished_at = patch.finishedAt ?? null;
+  return row as Partial<RawStepRunRow>;
+}
+
+function killSwitchFromRow(row: RawKillSwitchRow): KillSwitch {
+  return {
+    id: row.id,
+    scope: row.scope as KillSwitchScope,
+    target: row.target,
+    reason: row.reason,
+    engagedBy: row.engaged_by,
+    engagedAt: toDate(row.engaged_at),
+    releasedBy: row.released_by ?? undefined,
+    releasedAt: toOptionalDate(row.released_at),
+  };
+}
+
+function approvalFromRow(row: RawApprovalRow): Approval {
+  return {
+    id: row.id,
+    executionId: row.execution_id,
+    stepIndex: Number(row.step_index),
+    planDigest: row.plan_digest,
+    decidedBy: row.decided_by,
+    decision: row.decision as Approval['decision'],
+    comment: row.comment ?? undefined,
+    createdAt: toDate(row.created_at),
+    expiresAt: toOptionalDate(row.expires_at),
+  };
+}
+
+/** A page of executions and the cursor of the next page. */
+export interface ExecutionPage {
+  items: Execution[];
+  nextCursor?: string;
+}
+
+/** The result of claiming an execution. */
+export interface ClaimedExecution {
+  execution: Execution;
+  /** The execution was running under another worker whose lease expired. */
+  recovered: boolean;
+}
+
+/**
+ * Stores executions, their step runs, events, approvals and kill switches (SQLite or PostgreSQL
+ * through knex). Every change made on behalf of a worker is guarded by the worker's lease, so a
+ * worker that lost its lease cannot write.
+ */
 export class ExecutionStore {
   static async create(options: {
     database: DatabaseService;
@@ -111,9 +234,13 @@ export class ExecutionStore {
     return new ExecutionStore(client);
   }
 
-  private constructor(private readonly db: Knex) {}
+  private readonly isPostgres: boolean;
 
-  /** Records a new execution in status `queued`. */
+  private constructor(private readonly db: Knex) {
+    this.isPostgres = String(db.client.config.client).includes('pg');
+  }
+
+  /** Records a new queued execution with one pending step run per step. */
   async createExecution(input: NewExecution): Promise<Execution> {
     const now = new Date();
     const row: RawExecutionRow = {
@@ -122,10 +249,14 @@ export class ExecutionStore {
       runbook_digest: input.runbookDigest,
       runbook_content: JSON.stringify(input.runbookContent),
       entity_ref: input.entityRef,
+      entity_snapshot: JSON.stringify(input.entitySnapshot),
       parameters: JSON.stringify(input.parameters),
       requester: input.requester,
       mode: input.mode,
       status: 'queued',
+      status_message: null,
+      current_step: 0,
+      cancel_requested_by: null,
       created_at: now,
       updated_at: now,
       started_at: null,
@@ -133,8 +264,35 @@ export class ExecutionStore {
       lease_owner: null,
       lease_expires_at: null,
     };
-    await this.db<RawExecutionRow>('executions').insert(row);
-    return fromRow(row);
+    await this.db.transaction(async tx => {
+      await tx<RawExecutionRow>('executions').insert(row);
+      if (input.stepIds.length > 0) {
+        await tx<RawStepRunRow>('step_runs').insert(
+          input.stepIds.map((stepId, index) => ({
+            execution_id: row.id,
+            step_index: index,
+            step_id: stepId,
+            status: 'pending',
+            phase: null,
+            attempt: 0,
+            idempotency_key: `${row.id}/${index}/${stepId}`,
+          })),
+        );
+      }
+      await tx<RawEventRow>('execution_events').insert({
+        execution_id: row.id,
+        seq: 1,
+        type: 'created',
+        payload: JSON.stringify({
+          runbookRef: input.runbookRef,
+          entityRef: input.entityRef,
+          mode: input.mode,
+          requester: input.requester,
+        }),
+        created_at: now,
+      });
+    });
+    return executionFromRow(row);
   }
 
   /** One execution, or NotFoundError. */
@@ -145,21 +303,479 @@ export class ExecutionStore {
     if (!row) {
       throw new NotFoundError(`No execution ${id}`);
     }
-    return fromRow(row);
+    return executionFromRow(row);
   }
 
-  /** Executions of one entity, newest first. */
-  async listExecutionsForEntity(
-    entityRef: string,
-    options: { limit?: number } = {},
-  ): Promise<Execution[]> {
-    const rows = await this.db<RawExecutionRow>('executions')
-      .where({ entity_ref: entityRef })
+  /** Executions, newest first, filtered, a page at a time. */
+  async listExecutions(
+    filter: ExecutionFilter,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<ExecutionPage> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    let query = this.db<RawExecutionRow>('executions');
+    if (filter.entityRef) query = query.where('entity_ref', filter.entityRef);
+    if (filter.runbookRef)
+      query = query.where('runbook_ref', filter.runbookRef);
+    if (filter.requester) query = query.where('requester', filter.requester);
+    if (filter.status?.length) query = query.whereIn('status', filter.status);
+    if (filter.createdAfter)
+      query = query.where('created_at', '>=', filter.createdAfter);
+    if (filter.createdBefore)
+      query = query.where('created_at', '<', filter.createdBefore);
+    if (options.cursor) {
+      const [time, id] = decodeCursor(options.cursor);
+      query = query.where(q =>
+        q
+          .where('created_at', '<', time)
+          .orWhere(q2 =>
+            q2.where('created_at', '=', time).andWhere('id', '<', id),
+          ),
+      );
+    }
+    const rows = await query
       .orderBy([
         { column: 'created_at', order: 'desc' },
         { column: 'id', order: 'desc' },
       ])
-      .limit(options.limit ?? 50);
-    return rows.map(fromRow);
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(executionFromRow);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor:
+        rows.length > limit && last
+          ? encodeCursor(last.createdAt, last.id)
+          : undefined,
+    };
+  }
+
+  /** The step runs of an execution, in order. */
+  async getSteps(executionId: string): Promise<StepRun[]> {
+    const rows = await this.db<RawStepRunRow>('step_runs')
+      .where({ execution_id: executionId })
+      .orderBy('step_index');
+    return rows.map(stepFromRow);
+  }
+
+  /**
+   * Claims one runnable execution for a worker: a queued one, or a running one whose lease expired
+   * (a crashed worker's). Compare-and-set, so two workers never hold the same execution.
+   */
+  async claimExecution(
+    workerId: string,
+    leaseMs: number,
+  ): Promise<ClaimedExecution | undefined> {
+    return this.db.transaction(async tx => {
+      const now = new Date();
+      const runnable = (q: Knex.QueryBuilder) =>
+        q
+          .where('status', 'queued')
+          .orWhere(q2 =>
+            q2
+              .where('status', 'running')
+              .andWhere('lease_expires_at', '<', now),
+          );
+      let candidate = tx<RawExecutionRow>('executions')
+        .where(runnable)
+        .orderBy('created_at')
+        .first();
+      if (this.isPostgres) {
+        candidate = candidate.forUpdate().skipLocked();
+      }
+      const row = await candidate;
+      if (!row) return undefined;
+      const recovered = row.status === 'running';
+      const updated = await tx<RawExecutionRow>('executions')
+        .where({ id: row.id })
+        .andWhere(runnable)
+        .update({
+          status: 'running',
+          lease_owner: workerId,
+          lease_expires_at: new Date(now.getTime() + leaseMs),
+          started_at: row.started_at ?? now,
+          updated_at: now,
+        });
+      if (updated !== 1) return undefined;
+      const claimed = await tx<RawExecutionRow>('executions')
+        .where({ id: row.id })
+        .first();
+      return { execution: executionFromRow(claimed!), recovered };
+    });
+  }
+
+  /** Extends a worker's lease; false when the worker no longer holds it. */
+  async renewLease(
+    id: string,
+    workerId: string,
+    leaseMs: number,
+  ): Promise<boolean> {
+    const updated = await this.db<RawExecutionRow>('executions')
+      .where({ id, lease_owner: workerId, status: 'running' })
+      .update({ lease_expires_at: new Date(Date.now() + leaseMs) });
+    return updated === 1;
+  }
+
+  /**
+   * Moves a running execution the worker holds to a new status, releasing the lease. Throws
+   * ConflictError when the worker no longer holds it.
+   */
+  async finishRun(
+    id: string,
+    workerId: string,
+    patch: {
+      status: ExecutionStatus;
+      statusMessage?: string;
+      currentStep?: number;
+    },
+    event?: { type: string; payload?: Record<string, unknown> },
+  ): Promise<number | undefined> {
+    return this.db.transaction(async tx => {
+      const now = new Date();
+      const updated = await tx<RawExecutionRow>('executions')
+        .where({ id, lease_owner: workerId, status: 'running' })
+        .update({
+          status: patch.status,
+          status_message: patch.statusMessage ?? null,
+          ...(patch.currentStep !== undefined
+            ? { current_step: patch.currentStep }
+            : {}),
+          lease_owner: null,
+          lease_expires_at: null,
+          updated_at: now,
+          ...(TERMINAL_STATUSES.includes(patch.status)
+            ? { finished_at: now }
+            : {}),
+        });
+      if (updated !== 1) {
+        throw new ConflictError(
+          `Execution ${id} is no longer held by ${workerId}`,
+        );
+      }
+      // the status and its event land together: a reader never sees one without the other
+      return event
+        ? this.appendEventTx(tx, id, event.type, event.payload ?? {})
+        : undefined;
+    });
+  }
+
+  /** Records progress of a running execution the worker holds. */
+  async setCurrentStep(
+    id: string,
+    workerId: string,
+    currentStep: number,
+  ): Promise<void> {
+    const updated = await this.db<RawExecutionRow>('executions')
+      .where({ id, lease_owner: workerId, status: 'running' })
+      .update({ current_step: currentStep, updated_at: new Date() });
+    if (updated !== 1) {
+      throw new ConflictError(
+        `Execution ${id} is no longer held by ${workerId}`,
+      );
+    }
+  }
+
+  /**
+   * Changes a step run, only while the worker holds the execution's lease. Throws ConflictError
+   * otherwise, so a worker that lost its lease cannot record anything.
+   */
+  async updateStep(
+    executionId: string,
+    stepIndex: number,
+    workerId: string,
+    patch: StepRunPatch,
+  ): Promise<void> {
+    const updated = await this.db<RawStepRunRow>('step_runs')
+      .where({ execution_id: executionId, step_index: stepIndex })
+      .whereExists(
+        this.db('executions')
+          .select(this.db.raw('1'))
+          .where({ id: executionId, lease_owner: workerId, status: 'running' }),
+      )
+      .update(stepPatchToRow(patch));
+    if (updated !== 1) {
+      throw new ConflictError(
+        `Execution ${executionId} is no longer held by ${workerId}; step ${stepIndex} not updated`,
+      );
+    }
+  }
+
+  /**
+   * Changes the status of an execution that no worker holds (queued, waiting for approval, needing
+   * attention), compare-and-set on the expected statuses, with its event in the same transaction.
+   * Returns the event's sequence number (0 without an event), or false when it was not in one.
+   */
+  async transitionIdle(
+    id: string,
+    from: ExecutionStatus[],
+    patch: {
+      status: ExecutionStatus;
+      statusMessage?: string | null;
+      currentStep?: number;
+    },
+    step?: { index: number; patch: StepRunPatch },
+    event?: { type: string; payload?: Record<string, unknown> },
+  ): Promise<number | false> {
+    return this.db.transaction(async tx => {
+      const now = new Date();
+      const updated = await tx<RawExecutionRow>('executions')
+        .where({ id })
+        .whereIn('status', from)
+        .whereNull('lease_owner')
+        .update({
+          status: patch.status,
+          ...(patch.statusMessage !== undefined
+            ? { status_message: patch.statusMessage }
+            : {}),
+          ...(patch.currentStep !== undefined
+            ? { current_step: patch.currentStep }
+            : {}),
+          updated_at: now,
+          ...(TERMINAL_STATUSES.includes(patch.status)
+            ? { finished_at: now }
+            : {}),
+        });
+      if (updated !== 1) return false;
+      if (step) {
+        await tx<RawStepRunRow>('step_runs')
+          .where({ execution_id: id, step_index: step.index })
+          .update(stepPatchToRow(step.patch));
+      }
+      return event
+        ? this.appendEventTx(tx, id, event.type, event.payload ?? {})
+        : 0;
+    });
+  }
+
+  /** Asks a running execution to stop and be cancelled; the worker that holds it acts on it. */
+  async requestCancel(id: string, by: string): Promise<boolean> {
+    const updated = await this.db<RawExecutionRow>('executions')
+      .where({ id, status: 'running' })
+      .whereNull('cancel_requested_by')
+      .update({ cancel_requested_by: by, updated_at: new Date() });
+    return updated === 1;
+  }
+
+  /** Of the given executions, those with a cancel request, and who asked. */
+  async listCancelRequests(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db<RawExecutionRow>('executions')
+      .whereIn('id', ids)
+      .whereNotNull('cancel_requested_by')
+      .select('id', 'cancel_requested_by');
+    return new Map(rows.map(r => [r.id, r.cancel_requested_by!]));
+  }
+
+  /**
+   * Puts running executions whose lease expired (their worker died) back in the queue, so any
+   * replica picks them up. Returns their ids.
+   */
+  async requeueExpired(): Promise<string[]> {
+    const now = new Date();
+    return this.db.transaction(async tx => {
+      const rows = await tx<RawExecutionRow>('executions')
+        .where('status', 'running')
+        .andWhere('lease_expires_at', '<', now)
+        .select('id');
+      const ids = rows.map(r => r.id);
+      if (ids.length === 0) return [];
+      await tx<RawExecutionRow>('executions')
+        .whereIn('id', ids)
+        .andWhere('status', 'running')
+        .andWhere('lease_expires_at', '<', now)
+        .update({
+          status: 'queued',
+          lease_owner: null,
+          lease_expires_at: null,
+          updated_at: now,
+        });
+      return ids;
+    });
+  }
+
+  /** Appends an event to an execution's log and returns its sequence number. */
+  async appendEvent(
+    executionId: string,
+    type: string,
+    payload: Record<string, unknown> = {},
+  ): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction(tx =>
+          this.appendEventTx(tx, executionId, type, payload),
+        );
+      } catch (e) {
+        // two writers took the same sequence number: the primary key refused one; take the next
+        if (attempt >= 5) throw e;
+      }
+    }
+  }
+
+  private async appendEventTx(
+    tx: Knex.Transaction,
+    executionId: string,
+    type: string,
+    payload: Record<string, unknown>,
+  ): Promise<number> {
+    if (this.isPostgres) {
+      // serialize appends per execution; SQLite has a single writer anyway
+      await tx('executions')
+        .where({ id: executionId })
+        .forUpdate()
+        .select('id');
+    }
+    const last = await tx<RawEventRow>('execution_events')
+      .where({ execution_id: executionId })
+      .max({ seq: 'seq' })
+      .first();
+    const seq = Number(last?.seq ?? 0) + 1;
+    await tx<RawEventRow>('execution_events').insert({
+      execution_id: executionId,
+      seq,
+      type,
+      payload: JSON.stringify(payload),
+      created_at: new Date(),
+    });
+    return seq;
+  }
+
+  /** Events of an execution after a sequence number, in order. */
+  async listEvents(
+    executionId: string,
+    afterSeq = 0,
+  ): Promise<ExecutionEvent[]> {
+    const rows = await this.db<RawEventRow>('execution_events')
+      .where({ execution_id: executionId })
+      .andWhere('seq', '>', afterSeq)
+      .orderBy('seq');
+    return rows.map(row => ({
+      executionId: row.execution_id,
+      seq: Number(row.seq),
+      type: row.type,
+      payload: JSON.parse(row.payload),
+      createdAt: toDate(row.created_at),
+    }));
+  }
+
+  /** Records a person's decision on a step's plan. */
+  async addApproval(
+    input: Omit<Approval, 'id' | 'createdAt'>,
+  ): Promise<Approval> {
+    const row: RawApprovalRow = {
+      id: randomUUID(),
+      execution_id: input.executionId,
+      step_index: input.stepIndex,
+      plan_digest: input.planDigest,
+      decided_by: input.decidedBy,
+      decision: input.decision,
+      comment: input.comment ?? null,
+      created_at: new Date(),
+      expires_at: input.expiresAt ?? null,
+    };
+    await this.db<RawApprovalRow>('approvals').insert(row);
+    return approvalFromRow(row);
+  }
+
+  /** Decisions on a step, oldest first. */
+  async listApprovals(
+    executionId: string,
+    stepIndex?: number,
+  ): Promise<Approval[]> {
+    let query = this.db<RawApprovalRow>('approvals').where({
+      execution_id: executionId,
+    });
+    if (stepIndex !== undefined)
+      query = query.andWhere('step_index', stepIndex);
+    const rows = await query.orderBy('created_at');
+    return rows.map(approvalFromRow);
+  }
+
+  /** Engages a kill switch. */
+  async engageKillSwitch(input: {
+    scope: KillSwitchScope;
+    target: string;
+    reason: string;
+    engagedBy: string;
+  }): Promise<KillSwitch> {
+    const row: RawKillSwitchRow = {
+      id: randomUUID(),
+      scope: input.scope,
+      target: input.scope === 'global' ? '' : input.target,
+      reason: input.reason,
+      engaged_by: input.engagedBy,
+      engaged_at: new Date(),
+      released_by: null,
+      released_at: null,
+    };
+    await this.db<RawKillSwitchRow>('kill_switches').insert(row);
+    return killSwitchFromRow(row);
+  }
+
+  /** Releases an engaged kill switch; NotFoundError when there is none with that id engaged. */
+  async releaseKillSwitch(id: string, releasedBy: string): Promise<KillSwitch> {
+    const updated = await this.db<RawKillSwitchRow>('kill_switches')
+      .where({ id })
+      .whereNull('released_at')
+      .update({ released_by: releasedBy, released_at: new Date() });
+    if (updated !== 1) {
+      throw new NotFoundError(`No engaged kill switch ${id}`);
+    }
+    const row = await this.db<RawKillSwitchRow>('kill_switches')
+      .where({ id })
+      .first();
+    return killSwitchFromRow(row!);
+  }
+
+  /** Kill switches, the engaged ones only unless asked. */
+  async listKillSwitches(
+    options: { includeReleased?: boolean } = {},
+  ): Promise<KillSwitch[]> {
+    let query = this.db<RawKillSwitchRow>('kill_switches');
+    if (!options.includeReleased) query = query.whereNull('released_at');
+    const rows = await query.orderBy('engaged_at', 'desc');
+    return rows.map(killSwitchFromRow);
+  }
+
+  /** The engaged kill switches that stop an execution (or a new one) with these refs. */
+  async findEngagedKillSwitches(target: {
+    entityRef: string;
+    runbookRef: string;
+    executionId?: string;
+  }): Promise<KillSwitch[]> {
+    const rows = await this.db<RawKillSwitchRow>('kill_switches')
+      .whereNull('released_at')
+      .andWhere(q => {
+        q.where('scope', 'global')
+          .orWhere(q2 =>
+            q2.where({ scope: 'entity', target: target.entityRef }),
+          )
+          .orWhere(q2 =>
+            q2.where({ scope: 'runbook', target: target.runbookRef }),
+          );
+        if (target.executionId) {
+          q.orWhere(q2 =>
+            q2.where({ scope: 'execution', target: target.executionId }),
+          );
+        }
+      })
+      .orderBy('engaged_at');
+    return rows.map(killSwitchFromRow);
+  }
+}
+
+function encodeCursor(time: Date, id: string): string {
+  return Buffer.from(JSON.stringify([time.getTime(), id])).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [time, id] = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    );
+    if (typeof time !== 'number' || typeof id !== 'string') throw new Error();
+    return [new Date(time), id];
+  } catch {
+    throw new InputError(`Invalid cursor '${cursor}'`);
   }
 }

@@ -3,9 +3,10 @@ import {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
+  compileParameterSchema,
   EntityRunbook,
   parametersToJsonSchema,
   resolveParameterDefaults,
@@ -63,6 +64,63 @@ export class RunbookCatalog {
       }
     }
     return runbooks;
+  }
+
+  /** A runbook by ref, validated; NotFoundError or InputError otherwise. */
+  async getRunbook(
+    runbookRef: string,
+    credentials: BackstageCredentials,
+  ): Promise<RunbookEntityV1alpha1> {
+    const entity = await this.catalog.getEntityByRef(runbookRef, {
+      credentials,
+    });
+    if (!entity || entity.kind.toLocaleLowerCase('en-US') !== 'runbook') {
+      throw new NotFoundError(`No runbook ${runbookRef} in the catalog`);
+    }
+    const result = validateRunbookEntity(entity);
+    if (!result.ok) {
+      throw new InputError(
+        `Runbook ${runbookRef} is invalid: ${result.issues
+          .map(i => i.message)
+          .join('; ')}`,
+      );
+    }
+    return result.runbook;
+  }
+
+  /**
+   * Resolves a request to run a runbook against an entity: both exist, the runbook applies to the
+   * entity, and the parameters satisfy the runbook's typed schema (defaults from the entity).
+   */
+  async resolveRequest(
+    request: { runbookRef: string; entityRef: string; parameters: unknown },
+    credentials: BackstageCredentials,
+  ): Promise<{
+    runbook: RunbookEntityV1alpha1;
+    entity: Entity;
+    parameters: Record<string, unknown>;
+  }> {
+    const runbook = await this.getRunbook(request.runbookRef, credentials);
+    const entity = await this.getEntity(request.entityRef, credentials);
+    if (runbookAppliesTo(runbook, entity).length === 0) {
+      throw new InputError(
+        `Runbook ${request.runbookRef} does not apply to ${stringifyEntityRef(
+          entity,
+        )}`,
+      );
+    }
+    const schema = compileParameterSchema(runbook.spec.parameters, {
+      defaults: resolveParameterDefaults(runbook.spec.parameters, entity),
+    });
+    const parsed = schema.safeParse(request.parameters ?? {});
+    if (!parsed.success) {
+      throw new InputError(
+        `Invalid parameters for ${request.runbookRef}: ${parsed.error.issues
+          .map(i => `${i.path.join('.') || '(parameters)'}: ${i.message}`)
+          .join('; ')}`,
+      );
+    }
+    return { runbook, entity, parameters: parsed.data };
   }
 
   /** The runbooks that apply to an entity, with parameters resolved against it. */

@@ -1,17 +1,33 @@
-import { HttpAuthService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  HttpAuthService,
+  LoggerService,
+  UserInfoService,
+} from '@backstage/backend-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
 import express from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
+import {
+  ExecutionEvents,
+  ExecutionManager,
+  ExecutionStore,
+  TERMINAL_STATUSES,
+} from '../engine';
 import { RunbookCatalog } from '../runbook';
 
 /** What the router needs. */
 export interface RouterOptions {
   logger: LoggerService;
   httpAuth: HttpAuthService;
+  userInfo: UserInfoService;
   runbookCatalog: RunbookCatalog;
+  store: ExecutionStore;
+  events: ExecutionEvents;
+  manager: ExecutionManager;
+  /** How often an event stream looks for events written by other replicas. */
+  streamPollMs?: number;
 }
 
 const entityParams = z.object({
@@ -19,6 +35,58 @@ const entityParams = z.object({
   namespace: z.string().min(1),
   name: z.string().min(1),
 });
+
+const statuses = [
+  'queued',
+  'running',
+  'waiting-approval',
+  'needs-attention',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+
+const createBody = z
+  .object({
+    runbookRef: z.string().min(1),
+    entityRef: z.string().min(1),
+    parameters: z.record(z.string(), z.unknown()).default({}),
+    mode: z.enum(['dry-run', 'execute']).default('dry-run'),
+  })
+  .strict();
+
+const listQuery = z
+  .object({
+    entityRef: z.string().optional(),
+    runbookRef: z.string().optional(),
+    requester: z.string().optional(),
+    status: z
+      .string()
+      .transform(s => s.split(',').filter(Boolean))
+      .pipe(z.array(z.enum(statuses)))
+      .optional(),
+    createdAfter: z.coerce.date().optional(),
+    createdBefore: z.coerce.date().optional(),
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+
+const decisionBody = z
+  .object({
+    decision: z.enum(['approved', 'rejected']),
+    planDigest: z.string().min(1),
+    comment: z.string().max(2000).optional(),
+  })
+  .strict();
+
+const killSwitchBody = z
+  .object({
+    scope: z.enum(['global', 'entity', 'runbook', 'execution']),
+    target: z.string().min(1).optional(),
+    reason: z.string().min(3).max(2000),
+  })
+  .strict();
 
 async function parse<T>(
   schema: z.ZodType<T>,
@@ -38,18 +106,25 @@ async function parse<T>(
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { httpAuth, runbookCatalog } = options;
+  const { httpAuth, userInfo, runbookCatalog, store, events, manager } =
+    options;
+  const streamPollMs = options.streamPollMs ?? 500;
   const router = Router();
   router.use(express.json());
 
+  const user = async (req: express.Request) => {
+    const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+    const info = await userInfo.getUserInfo(credentials);
+    return { credentials, userRef: info.userEntityRef };
+  };
+  const reader = (req: express.Request) =>
+    httpAuth.credentials(req, { allow: ['user', 'service'] });
+
   router.get('/entities/:kind/:namespace/:name/runbooks', async (req, res) => {
-    const credentials = await httpAuth.credentials(req, {
-      allow: ['user', 'service'],
-    });
+    const credentials = await reader(req);
     const params = await parse(entityParams, req.params, 'entity reference');
-    const entityRef = stringifyEntityRef(params);
     const { entity, items } = await runbookCatalog.listForEntity(
-      entityRef,
+      stringifyEntityRef(params),
       credentials,
     );
     const body: EntityRunbooksResponse = {
@@ -57,6 +132,146 @@ export async function createRouter(
       items,
     };
     res.json(body);
+  });
+
+  router.post('/executions', async (req, res) => {
+    const { credentials, userRef } = await user(req);
+    const body = await parse(createBody, req.body, 'execution request');
+    const resolved = await runbookCatalog.resolveRequest(body, credentials);
+    const execution = await manager.create({
+      ...resolved,
+      requester: userRef,
+      mode: body.mode,
+    });
+    res.status(201).json(execution);
+  });
+
+  router.get('/executions', async (req, res) => {
+    await reader(req);
+    const query = await parse(listQuery, req.query, 'query');
+    const page = await store.listExecutions(query, {
+      cursor: query.cursor,
+      limit: query.limit,
+    });
+    res.json(page);
+  });
+
+  router.get('/executions/:id', async (req, res) => {
+    await reader(req);
+    const details = await manager.get(req.params.id);
+    res.json({ ...details, events: await store.listEvents(req.params.id) });
+  });
+
+  router.get('/executions/:id/events', async (req, res) => {
+    await reader(req);
+    const id = req.params.id;
+    await store.getExecution(id);
+    const resumeFrom = req.header('last-event-id') ?? req.query.after ?? '0';
+    let last = Number(resumeFrom);
+    if (!Number.isInteger(last) || last < 0) {
+      throw new InputError(`Invalid Last-Event-ID '${resumeFrom}'`);
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write(': stream of execution events\n\n');
+
+    let closed = false;
+    let wake: (() => void) | undefined;
+    // local events wake the stream at once; other replicas' events are found by polling
+    const sleep = () =>
+      new Promise<void>(resolve => {
+        wake = resolve;
+        setTimeout(resolve, streamPollMs);
+      });
+    const unsubscribe = events.subscribe(id, () => wake?.());
+    req.on('close', () => {
+      closed = true;
+      wake?.();
+    });
+    let idle = 0;
+    try {
+      while (!closed) {
+        const batch = await store.listEvents(id, last);
+        for (const event of batch) {
+          res.write(
+            `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(
+              event,
+            )}\n\n`,
+          );
+          last = event.seq;
+        }
+        if (batch.length === 0) {
+          const execution = await store.getExecution(id);
+          if (TERMINAL_STATUSES.includes(execution.status)) break;
+        }
+        await sleep();
+        idle = batch.length === 0 ? idle + streamPollMs : 0;
+        if (idle >= 15_000) {
+          res.write(': keep-alive\n\n');
+          idle = 0;
+        }
+      }
+    } finally {
+      unsubscribe();
+      res.end();
+    }
+  });
+
+  router.post('/executions/:id/cancel', async (req, res) => {
+    const { userRef } = await user(req);
+    res.json(await manager.cancel(req.params.id, userRef));
+  });
+
+  router.post('/executions/:id/steps/:index/decision', async (req, res) => {
+    const { userRef } = await user(req);
+    const body = await parse(decisionBody, req.body, 'decision');
+    const stepIndex = Number(req.params.index);
+    if (!Number.isInteger(stepIndex) || stepIndex < 0) {
+      throw new InputError(`Invalid step index '${req.params.index}'`);
+    }
+    res.json(
+      await manager.decide({
+        id: req.params.id,
+        stepIndex,
+        planDigest: body.planDigest,
+        decision: body.decision,
+        comment: body.comment,
+        decidedBy: userRef,
+      }),
+    );
+  });
+
+  for (const action of ['resume', 'skip', 'abort'] as const) {
+    router.post(`/executions/:id/${action}`, async (req, res) => {
+      const { userRef } = await user(req);
+      res.json(await manager.resolveAttention(req.params.id, action, userRef));
+    });
+  }
+
+  router.get('/kill-switches', async (req, res) => {
+    await reader(req);
+    res.json({
+      items: await store.listKillSwitches({
+        includeReleased: req.query.includeReleased === 'true',
+      }),
+    });
+  });
+
+  router.post('/kill-switches', async (req, res) => {
+    const { userRef } = await user(req);
+    const body = await parse(killSwitchBody, req.body, 'kill switch');
+    res
+      .status(201)
+      .json(await manager.engageKillSwitch({ ...body, by: userRef }));
+  });
+
+  router.post('/kill-switches/:id/release', async (req, res) => {
+    const { userRef } = await user(req);
+    res.json(await manager.releaseKillSwitch(req.params.id, userRef));
   });
 
   return router;

@@ -1,0 +1,743 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { isCelError, run as runCel } from '@bufbuild/cel';
+import {
+  parseDuration,
+  renderTemplate,
+  RunbookCheck,
+  RunbookEntityV1alpha1,
+  RunbookStep,
+} from '@runbooks/plugin-runbooks-common';
+import {
+  ToolDescription,
+  ToolInvoker,
+  ToolResult,
+} from '@runbooks/plugin-runbooks-node';
+import Ajv, { ValidateFunction } from 'ajv';
+import { diff as jsonDiff } from 'jsondiffpatch';
+import { isDeepStrictEqual } from 'node:util';
+import { ClaimedExecution, ExecutionStore } from './ExecutionStore';
+import { ExecutionEvents } from './ExecutionEvents';
+import { BlastRadiusHook } from './hooks';
+import {
+  Execution,
+  ExecutionStatus,
+  KillSwitch,
+  StepRun,
+  StepRunPatch,
+} from './types';
+
+/** Why a worker stopped an execution it was running. */
+export type StopReason =
+  | { kind: 'kill-switch'; switches: KillSwitch[] }
+  | { kind: 'cancel'; by: string }
+  | { kind: 'lease-lost' }
+  | { kind: 'shutdown' };
+
+/** Thrown inside a run when it must stop. */
+export class RunStopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`execution stopped: ${reason.kind}`);
+    this.name = 'RunStopped';
+  }
+}
+
+/** A tool call that threw (transport failure, timeout) rather than returning a result. */
+class ToolCallError extends Error {
+  constructor(tool: string, cause: unknown) {
+    super(
+      `${tool} did not answer: ${(cause as Error)?.message ?? String(cause)}`,
+    );
+    this.name = 'ToolCallError';
+  }
+}
+
+/** How a worker controls a run: an abort signal whose reason is a StopReason. */
+export interface RunControl {
+  signal: AbortSignal;
+  /** True when the worker is shutting down: the run hands the execution back at the next boundary. */
+  stopping(): boolean;
+}
+
+/** What the runner needs. */
+export interface ExecutionRunnerOptions {
+  store: ExecutionStore;
+  events: ExecutionEvents;
+  tools: ToolInvoker;
+  blastRadius: BlastRadiusHook;
+  logger: LoggerService;
+  workerId: string;
+  /** Timeout of one tool call unless the step sets its own. */
+  defaultStepTimeoutMs: number;
+}
+
+type StepOutcome = 'next' | 'stop';
+type Outputs = Record<string, { output?: unknown }>;
+
+interface StepContext {
+  execution: Execution;
+  runbook: RunbookEntityV1alpha1;
+  step: RunbookStep;
+  index: number;
+  run: StepRun;
+  outputs: Outputs;
+  control: RunControl;
+}
+
+const FINISHED_STEP = ['succeeded', 'skipped', 'failed', 'cancelled'];
+
+function describeSwitches(switches: KillSwitch[]): string {
+  return switches
+    .map(
+      s =>
+        `${
+          s.scope === 'global' ? 'global' : `${s.scope} ${s.target}`
+        } kill switch engaged by ${s.engagedBy}: ${s.reason}`,
+    )
+    .join('; ');
+}
+
+/**
+ * Runs one claimed execution step by step through the lifecycle: render → validate → snapshot →
+ * dry-run → blast radius → approval gate → apply (bound to the plan digest) → snapshot → diff →
+ * verify. It stops at the first step that waits for a person, needs attention, or fails.
+ */
+export class ExecutionRunner {
+  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+  private readonly validators = new Map<string, ValidateFunction>();
+
+  constructor(private readonly options: ExecutionRunnerOptions) {}
+
+  async run(claimed: ClaimedExecution, control: RunControl): Promise<void> {
+    const { store, events, workerId } = this.options;
+    const execution = claimed.execution;
+    const runbook = execution.runbookContent as RunbookEntityV1alpha1;
+    const steps = await store.getSteps(execution.id);
+    await events.append(
+      execution.id,
+      claimed.recovered ? 'recovered' : 'running',
+      {
+        worker: workerId,
+        step: execution.currentStep,
+      },
+    );
+
+    const outputs: Outputs = {};
+    for (const s of steps) {
+      if (s.status === 'succeeded') outputs[s.stepId] = { output: s.output };
+    }
+
+    let index = execution.currentStep;
+    try {
+      for (; index < steps.length; index++) {
+        const run = steps[index];
+        if (FINISHED_STEP.includes(run.status)) continue;
+        await this.boundary(execution, control, index);
+        const outcome = await this.runStep({
+          execution,
+          runbook,
+          step: runbook.spec.steps[index],
+          index,
+          run,
+          outputs,
+          control,
+        });
+        if (outcome === 'stop') return;
+        await store.setCurrentStep(execution.id, workerId, index + 1);
+      }
+      await this.finish(
+        execution.id,
+        {
+          status: 'succeeded',
+          currentStep: steps.length,
+          statusMessage:
+            execution.mode === 'dry-run'
+              ? 'Dry-run complete: every step planned, nothing applied'
+              : undefined,
+        },
+        'succeeded',
+        { mode: execution.mode },
+      );
+    } catch (e) {
+      await this.onStopped(execution, index, steps[index], e, control);
+    }
+  }
+
+  /** Checked before every step: the kill switch, a cancel request, a shutdown. */
+  private async boundary(
+    execution: Execution,
+    control: RunControl,
+    index: number,
+  ) {
+    const reason = control.signal.reason as StopReason | undefined;
+    if (control.signal.aborted && reason) throw new RunStopped(reason);
+    const switches = await this.options.store.findEngagedKillSwitches({
+      entityRef: execution.entityRef,
+      runbookRef: execution.runbookRef,
+      executionId: execution.id,
+    });
+    if (switches.length > 0)
+      throw new RunStopped({ kind: 'kill-switch', switches });
+    const current = await this.options.store.getExecution(execution.id);
+    if (current.cancelRequestedBy) {
+      throw new RunStopped({ kind: 'cancel', by: current.cancelRequestedBy });
+    }
+    if (control.stopping()) {
+      await this.finish(
+        execution.id,
+        {
+          status: 'queued',
+          currentStep: index,
+          statusMessage: 'Handed back by a worker that shut down',
+        },
+        'handed-back',
+        { worker: this.options.workerId, step: index },
+      );
+      throw new RunStopped({ kind: 'shutdown' });
+    }
+  }
+
+  private async onStopped(
+    execution: Execution,
+    index: number,
+    run: StepRun | undefined,
+    error: unknown,
+    control: RunControl,
+  ) {
+    const { store, workerId, logger } = this.options;
+    const reason: StopReason | undefined =
+      error instanceof RunStopped
+        ? error.reason
+        : (control.signal.reason as StopReason | undefined);
+    if (!reason || reason.kind === 'lease-lost' || reason.kind === 'shutdown') {
+      if (!reason) {
+        logger.error(
+          `Execution ${execution.id} failed unexpectedly`,
+          error as Error,
+        );
+      }
+      // nothing may be written without the lease; another worker recovers it after expiry
+      return;
+    }
+    const current = run
+      ? (await store.getSteps(execution.id))[index]
+      : undefined;
+    const midApply = current?.status === 'running' && current.phase === 'apply';
+    try {
+      if (reason.kind === 'kill-switch') {
+        const message = `Stopped: ${describeSwitches(
+          reason.switches,
+        )}. Release it, then resume.${
+          midApply
+            ? ` Step '${
+                current!.stepId
+              }' was aborted during its apply: check its state before resuming.`
+            : ''
+        }`;
+        if (current && current.status === 'running') {
+          await store.updateStep(execution.id, index, workerId, {
+            status: midApply ? 'needs-attention' : 'pending',
+            error: midApply
+              ? 'aborted by the kill switch during apply; state unknown'
+              : undefined,
+          });
+        }
+        await this.finish(
+          execution.id,
+          {
+            status: 'needs-attention',
+            statusMessage: message,
+            currentStep: index,
+          },
+          'kill-switch',
+          {
+            step: index,
+            switches: reason.switches.map(s => s.id),
+            message,
+          },
+        );
+      } else {
+        const message = `Cancelled by ${reason.by}${
+          midApply
+            ? ` during the apply of step '${
+                current!.stepId
+              }'; it may have partly run`
+            : ''
+        }`;
+        if (current && !FINISHED_STEP.includes(current.status)) {
+          await store.updateStep(execution.id, index, workerId, {
+            status: 'cancelled',
+            finishedAt: new Date(),
+            error: message,
+          });
+        }
+        await this.finish(
+          execution.id,
+          {
+            status: 'cancelled',
+            statusMessage: message,
+            currentStep: index,
+          },
+          'cancelled',
+          {
+            by: reason.by,
+            step: index,
+          },
+        );
+      }
+    } catch (e) {
+      logger.warn(
+        `Could not record the stop of execution ${execution.id}: ${e}`,
+      );
+    }
+  }
+
+  /** Ends this worker's run of an execution, with its event in the same transaction. */
+  private async finish(
+    executionId: string,
+    patch: {
+      status: ExecutionStatus;
+      statusMessage?: string;
+      currentStep?: number;
+    },
+    type: string,
+    payload: Record<string, unknown>,
+  ) {
+    const seq = await this.options.store.finishRun(
+      executionId,
+      this.options.workerId,
+      patch,
+      { type, payload },
+    );
+    this.options.events.notify(executionId, seq);
+  }
+
+  private async update(ctx: StepContext, patch: StepRunPatch) {
+    await this.options.store.updateStep(
+      ctx.execution.id,
+      ctx.index,
+      this.options.workerId,
+      patch,
+    );
+    Object.assign(ctx.run, patch);
+  }
+
+  private async runStep(ctx: StepContext): Promise<StepOutcome> {
+    const { run } = ctx;
+    try {
+      if (run.status === 'running' && run.phase === 'apply') {
+        return await this.recoverApply(ctx);
+      }
+      if (run.status === 'waiting-approval') {
+        return await this.afterApproval(ctx);
+      }
+      // pending, or interrupted before its apply: every earlier phase is free of side effects
+      return await this.startStep(ctx);
+    } catch (e) {
+      if (!(e instanceof ToolCallError)) throw e;
+      if (ctx.run.phase === 'apply') {
+        return this.attention(
+          ctx,
+          `Step '${ctx.step.id}': ${e.message} during its apply, so it may have partly run. Check it, then resume (runs it again), skip or abort.`,
+        );
+      }
+      return this.fail(ctx, e.message);
+    }
+  }
+
+  private async startStep(ctx: StepContext): Promise<StepOutcome> {
+    const { step, execution } = ctx;
+    await this.update(ctx, {
+      status: 'running',
+      phase: 'render',
+      attempt: ctx.run.attempt + 1,
+      startedAt: new Date(),
+      error: undefined,
+    });
+    await this.options.events.append(execution.id, 'step-started', {
+      step: ctx.index,
+      stepId: step.id,
+      attempt: ctx.run.attempt,
+    });
+
+    let input: Record<string, unknown>;
+    try {
+      input = renderTemplate<Record<string, unknown>>(step.input, {
+        parameters: execution.parameters,
+        entity: execution.entitySnapshot,
+        steps: ctx.outputs,
+      });
+    } catch (e) {
+      return this.fail(
+        ctx,
+        `input could not be rendered: ${(e as Error).message}`,
+      );
+    }
+    await this.update(ctx, { input });
+
+    const tool = await this.options.tools.describe(step.tool);
+    if (!tool) {
+      return this.fail(ctx, `no configured tool server offers ${step.tool}`);
+    }
+    const problems = this.validateInput(tool, input);
+    if (problems) {
+      return this.fail(
+        ctx,
+        `input rejected by ${step.tool}'s schema: ${problems}`,
+      );
+    }
+
+    if (!step.mutates) {
+      if (tool.annotations?.readOnlyHint !== true) {
+        return this.fail(
+          ctx,
+          `the step declares mutates: false but ${step.tool} is not declared read-only (readOnlyHint); declare the step mutating, with a dry-run`,
+        );
+      }
+      const result = await this.invoke(ctx, tool, input, { dryRun: false });
+      if (result.error) return this.fail(ctx, `${step.tool}: ${result.error}`);
+      return this.verifyAndFinish(ctx, result.output, undefined, undefined);
+    }
+
+    if (!tool.supportsDryRun) {
+      return this.fail(
+        ctx,
+        `${step.tool} offers no dry-run, so this mutating step cannot run`,
+      );
+    }
+    let before: unknown;
+    if (tool.supportsSnapshot) {
+      await this.update(ctx, { phase: 'snapshot' });
+      before = await this.snapshot(ctx, input);
+      await this.update(ctx, { before });
+    }
+    await this.update(ctx, { phase: 'dry-run' });
+    const planned = await this.invoke(ctx, tool, input, { dryRun: true });
+    if (planned.error)
+      return this.fail(ctx, `dry-run of ${step.tool}: ${planned.error}`);
+    if (!planned.plan || !planned.planDigest) {
+      return this.fail(
+        ctx,
+        `dry-run of ${step.tool} returned no plan and digest`,
+      );
+    }
+    await this.update(ctx, {
+      plan: planned.plan,
+      planDigest: planned.planDigest,
+    });
+    await this.options.events.append(execution.id, 'step-planned', {
+      step: ctx.index,
+      stepId: step.id,
+      planDigest: planned.planDigest,
+      objectCount: planned.plan.objectCount,
+    });
+
+    if (execution.mode === 'dry-run') {
+      return this.succeed(ctx, { output: planned.plan });
+    }
+
+    const assessment = await this.options.blastRadius.assess({
+      execution,
+      step,
+      stepIndex: ctx.index,
+      plan: planned.plan,
+      planDigest: planned.planDigest,
+    });
+    if (assessment.requiresApproval) {
+      await this.update(ctx, { status: 'waiting-approval', phase: 'approval' });
+      const message = `Step '${step.id}' waits for approval of plan ${
+        planned.planDigest
+      }${assessment.reason ? ` (${assessment.reason})` : ''}`;
+      await this.finish(
+        execution.id,
+        {
+          status: 'waiting-approval',
+          statusMessage: message,
+          currentStep: ctx.index,
+        },
+        'approval-requested',
+        {
+          step: ctx.index,
+          stepId: step.id,
+          planDigest: planned.planDigest,
+          blastRadius: assessment,
+        },
+      );
+      return 'stop';
+    }
+    return this.apply(ctx, tool, input, planned.planDigest, before);
+  }
+
+  private async afterApproval(ctx: StepContext): Promise<StepOutcome> {
+    const approvals = await this.options.store.listApprovals(
+      ctx.execution.id,
+      ctx.index,
+    );
+    const latest = approvals[approvals.length - 1];
+    const valid =
+      latest &&
+      latest.decision === 'approved' &&
+      latest.planDigest === ctx.run.planDigest &&
+      (!latest.expiresAt || latest.expiresAt.getTime() > Date.now());
+    if (!valid) {
+      // no approval that still holds for this plan: plan afresh and ask again
+      return this.startStep(ctx);
+    }
+    const tool = await this.options.tools.describe(ctx.step.tool);
+    if (!tool)
+      return this.fail(
+        ctx,
+        `no configured tool server offers ${ctx.step.tool}`,
+      );
+    await this.options.events.append(ctx.execution.id, 'step-approved', {
+      step: ctx.index,
+      stepId: ctx.step.id,
+      approvedBy: latest.decidedBy,
+      planDigest: latest.planDigest,
+    });
+    return this.apply(
+      ctx,
+      tool,
+      ctx.run.input as Record<string, unknown>,
+      ctx.run.planDigest!,
+      ctx.run.before,
+    );
+  }
+
+  /** A step that started its apply before a crash: re-run only when that cannot do harm twice. */
+  private async recoverApply(ctx: StepContext): Promise<StepOutcome> {
+    const { step, run } = ctx;
+    const tool = await this.options.tools.describe(step.tool);
+    if (!tool)
+      return this.fail(ctx, `no configured tool server offers ${step.tool}`);
+    const input = run.input as Record<string, unknown>;
+    if (step.idempotent) {
+      await this.options.events.append(ctx.execution.id, 'step-retried', {
+        step: ctx.index,
+        stepId: step.id,
+        reason:
+          'the step is idempotent; its apply is repeated with the same idempotency key',
+      });
+      return this.apply(ctx, tool, input, run.planDigest!, run.before);
+    }
+    if (tool.supportsSnapshot && run.before !== undefined) {
+      const now = await this.snapshot(ctx, input);
+      if (isDeepStrictEqual(now, run.before)) {
+        await this.options.events.append(ctx.execution.id, 'step-retried', {
+          step: ctx.index,
+          stepId: step.id,
+          reason:
+            'the state is unchanged since before the apply, so the apply did not happen',
+        });
+        return this.apply(ctx, tool, input, run.planDigest!, run.before);
+      }
+      return this.attention(
+        ctx,
+        `Step '${step.id}' was applying when its worker stopped, and the state has changed since: it may have run. Check it, then resume (runs it again), skip or abort.`,
+      );
+    }
+    return this.attention(
+      ctx,
+      `Step '${step.id}' was applying when its worker stopped; it is not idempotent and its tool offers no snapshot to prove it did not run. Check it, then resume (runs it again), skip or abort.`,
+    );
+  }
+
+  private async apply(
+    ctx: StepContext,
+    tool: ToolDescription,
+    input: Record<string, unknown>,
+    planDigest: string,
+    before: unknown,
+  ): Promise<StepOutcome> {
+    // recorded before the call: a crash from here on is a started apply (at-most-once)
+    await this.update(ctx, { status: 'running', phase: 'apply' });
+    await this.options.events.append(ctx.execution.id, 'step-applying', {
+      step: ctx.index,
+      stepId: ctx.step.id,
+      planDigest,
+    });
+    const result = await this.invoke(ctx, tool, input, {
+      dryRun: false,
+      expectedPlanDigest: planDigest,
+    });
+    if (result.error)
+      return this.fail(ctx, `${ctx.step.tool}: ${result.error}`);
+    let after: unknown;
+    if (tool.supportsSnapshot) {
+      after = await this.snapshot(ctx, input);
+    }
+    const delta = tool.supportsSnapshot
+      ? jsonDiff(before, after) ?? null
+      : undefined;
+    await this.update(ctx, {
+      output: result.output,
+      after,
+      diff: delta,
+      phase: 'verify',
+    });
+    return this.verifyAndFinish(ctx, result.output, before, after);
+  }
+
+  private async verifyAndFinish(
+    ctx: StepContext,
+    output: unknown,
+    before: unknown,
+    after: unknown,
+  ): Promise<StepOutcome> {
+    const problem = this.verify(ctx.step.verify ?? [], {
+      output: output ?? null,
+      parameters: ctx.execution.parameters,
+      entity: ctx.execution.entitySnapshot,
+      before: before ?? null,
+      after: after ?? null,
+    });
+    if (problem) return this.fail(ctx, problem);
+    return this.succeed(ctx, { output });
+  }
+
+  private verify(checks: RunbookCheck[], variables: Record<string, unknown>) {
+    for (const check of checks) {
+      const expression = typeof check === 'string' ? check : check.expression;
+      const message = typeof check === 'string' ? undefined : check.message;
+      const result = runCel(expression, variables as any);
+      if (isCelError(result)) {
+        return `verify '${expression}' could not be evaluated: ${result.message}`;
+      }
+      if (result !== true) {
+        return `verify failed: ${
+          message ?? expression
+        } (${expression} is ${String(result)})`;
+      }
+    }
+    return undefined;
+  }
+
+  private async succeed(
+    ctx: StepContext,
+    patch: { output: unknown },
+  ): Promise<StepOutcome> {
+    await this.update(ctx, {
+      status: 'succeeded',
+      phase: 'done',
+      output: patch.output,
+      finishedAt: new Date(),
+    });
+    ctx.outputs[ctx.step.id] = { output: patch.output };
+    await this.options.events.append(ctx.execution.id, 'step-succeeded', {
+      step: ctx.index,
+      stepId: ctx.step.id,
+      dryRun: ctx.execution.mode === 'dry-run' && ctx.step.mutates,
+    });
+    return 'next';
+  }
+
+  private async fail(ctx: StepContext, error: string): Promise<StepOutcome> {
+    await this.update(ctx, { status: 'failed', error, finishedAt: new Date() });
+    await this.options.events.append(ctx.execution.id, 'step-failed', {
+      step: ctx.index,
+      stepId: ctx.step.id,
+      error,
+      onFailure: ctx.step.onFailure,
+    });
+    if (ctx.step.onFailure === 'continue') return 'next';
+    await this.finish(
+      ctx.execution.id,
+      {
+        status: 'failed',
+        statusMessage: `Step '${ctx.step.id}' failed: ${error}`,
+        currentStep: ctx.index,
+      },
+      'failed',
+      {
+        step: ctx.index,
+        error,
+      },
+    );
+    return 'stop';
+  }
+
+  private async attention(
+    ctx: StepContext,
+    message: string,
+  ): Promise<StepOutcome> {
+    await this.update(ctx, { status: 'needs-attention', error: message });
+    await this.finish(
+      ctx.execution.id,
+      {
+        status: 'needs-attention',
+        statusMessage: message,
+        currentStep: ctx.index,
+      },
+      'needs-attention',
+      {
+        step: ctx.index,
+        stepId: ctx.step.id,
+        message,
+      },
+    );
+    return 'stop';
+  }
+
+  private timeoutMs(step: RunbookStep): number {
+    return step.timeout
+      ? parseDuration(step.timeout)
+      : this.options.defaultStepTimeoutMs;
+  }
+
+  private async invoke(
+    ctx: StepContext,
+    tool: ToolDescription,
+    input: Record<string, unknown>,
+    options: { dryRun: boolean; expectedPlanDigest?: string },
+  ): Promise<ToolResult> {
+    return this.guard(ctx, () =>
+      this.options.tools.invoke({
+        tool: tool.name,
+        input,
+        dryRun: options.dryRun,
+        expectedPlanDigest: options.expectedPlanDigest,
+        idempotencyKey: ctx.run.idempotencyKey,
+        signal: ctx.control.signal,
+        timeoutMs: this.timeoutMs(ctx.step),
+      }),
+    );
+  }
+
+  private async snapshot(ctx: StepContext, input: Record<string, unknown>) {
+    return this.guard(ctx, () =>
+      this.options.tools.snapshot({
+        tool: ctx.step.tool,
+        input,
+        signal: ctx.control.signal,
+        timeoutMs: this.timeoutMs(ctx.step),
+      }),
+    );
+  }
+
+  /** A stop of the worker surfaces as RunStopped; any other failure of the call as ToolCallError. */
+  private async guard<T>(ctx: StepContext, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      if (ctx.control.signal.aborted) {
+        throw new RunStopped(ctx.control.signal.reason as StopReason);
+      }
+      throw new ToolCallError(ctx.step.tool, e);
+    }
+  }
+
+  private validateInput(
+    tool: ToolDescription,
+    input: unknown,
+  ): string | undefined {
+    if (!tool.inputSchema) return undefined;
+    let validate = this.validators.get(tool.name);
+    if (!validate) {
+      validate = this.ajv.compile(tool.inputSchema);
+      this.validators.set(tool.name, validate);
+    }
+    if (validate(input)) return undefined;
+    return (validate.errors ?? [])
+      .map(e => `${e.instancePath || '(input)'} ${e.message}`)
+      .join('; ');
+  }
+}

@@ -1,0 +1,318 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { createBackendModule } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import {
+  InProcessToolInvoker,
+  runbooksToolsExtensionPoint,
+} from '@runbooks/plugin-runbooks-node';
+import request from 'supertest';
+import { runbooksPlugin } from '../plugin';
+import { planDigest } from '../tools';
+
+jest.setTimeout(30_000);
+
+const alice = mockCredentials.user.header('user:default/alice');
+const bob = mockCredentials.user.header('user:default/bob');
+
+const checkout: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name: 'checkout',
+    namespace: 'default',
+    annotations: { 'backstage.io/kubernetes-id': 'checkout' },
+  },
+  spec: { type: 'service', owner: 'team-checkout' },
+};
+
+const scale: Entity = {
+  apiVersion: 'runbooks.backstage.io/v1alpha1',
+  kind: 'Runbook',
+  metadata: { name: 'scale', namespace: 'default' },
+  spec: {
+    owner: 'group:default/sre',
+    appliesTo: { entities: ['component:default/checkout'] },
+    parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
+    steps: [
+      { id: 'read', tool: 'k8s/get', mutates: false },
+      {
+        id: 'scale',
+        tool: 'k8s/scale',
+        mutates: true,
+        dryRun: true,
+        input: { replicas: '${{ parameters.replicas }}' },
+      },
+    ],
+  },
+};
+
+const gated: Entity = {
+  ...scale,
+  metadata: { name: 'gated', namespace: 'default' },
+  spec: {
+    ...(scale.spec as object),
+    steps: [
+      {
+        id: 'scale',
+        tool: 'k8s/scale',
+        mutates: true,
+        dryRun: true,
+        approval: 'always',
+        input: { replicas: '${{ parameters.replicas }}' },
+      },
+    ],
+  },
+};
+
+async function startBackend() {
+  const state = { replicas: 2 };
+  const invoker = new InProcessToolInvoker(
+    {
+      'k8s/get': {
+        description: { annotations: { readOnlyHint: true } },
+        run: () => ({ ...state }),
+      },
+      'k8s/scale': {
+        plan: input => ({
+          changes: [{ action: 'update', to: input.replicas }],
+          objectCount: 1,
+        }),
+        run: input => {
+          state.replicas = input.replicas as number;
+          return { ...state };
+        },
+      },
+    },
+    planDigest,
+  );
+  const tools = createBackendModule({
+    pluginId: 'runbooks',
+    moduleId: 'test-tools',
+    register(reg) {
+      reg.registerInit({
+        deps: { tools: runbooksToolsExtensionPoint },
+        async init({ tools: ext }) {
+          ext.addToolInvoker(invoker);
+        },
+      });
+    },
+  });
+  const backend = await startTestBackend({
+    features: [
+      runbooksPlugin,
+      tools,
+      catalogServiceMock.factory({ entities: [checkout, scale, gated] }),
+      mockServices.database.factory(),
+      mockServices.rootConfig.factory({
+        data: {
+          runbooks: { engine: { pollIntervalMs: 50, killSwitchCheckMs: 50 } },
+        },
+      }),
+    ],
+  });
+  return { server: backend.server, state, invoker };
+}
+
+async function waitForStatus(server: any, id: string, statuses: string[]) {
+  for (let i = 0; i < 200; i++) {
+    const res = await request(server)
+      .get(`/api/runbooks/executions/${id}`)
+      .set('Authorization', alice);
+    if (statuses.includes(res.body.execution.status)) return res.body;
+    await new Promise(r => setTimeout(r, 25));
+  }
+  throw new Error(`execution ${id} never reached ${statuses}`);
+}
+
+describe('the executions API', () => {
+  it('runs a requested execution and reports its steps and events', async () => {
+    const { server, state } = await startBackend();
+    const created = await request(server)
+      .post('/api/runbooks/executions')
+      .set('Authorization', alice)
+      .send({
+        runbookRef: 'runbook:default/scale',
+        entityRef: 'component:default/checkout',
+        parameters: { replicas: 6 },
+        mode: 'execute',
+      });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      status: 'queued',
+      requester: 'user:default/alice',
+      runbookDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    const done = await waitForStatus(server, created.body.id, [
+      'succeeded',
+      'failed',
+    ]);
+    expect(done.execution.status).toBe('succeeded');
+    expect(done.steps.map((s: any) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(done.events.at(-1).type).toBe('succeeded');
+    expect(state.replicas).toBe(6);
+
+    const list = await request(server)
+      .get(
+        '/api/runbooks/executions?entityRef=component:default/checkout&status=succeeded',
+      )
+      .set('Authorization', alice);
+    expect(list.body.items.map((e: any) => e.id)).toEqual([created.body.id]);
+  });
+
+  it('rejects bad requests with the field named', async () => {
+    const { server } = await startBackend();
+    const post = (body: object) =>
+      request(server)
+        .post('/api/runbooks/executions')
+        .set('Authorization', alice)
+        .send(body);
+    const badParams = await post({
+      runbookRef: 'runbook:default/scale',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 50, extra: true },
+    });
+    expect(badParams.status).toBe(400);
+    expect(badParams.body.error.message).toMatch(
+      /^Invalid parameters for runbook:default\/scale: /,
+    );
+    expect(badParams.body.error.message).toMatch(/replicas: Too big/);
+    expect(badParams.body.error.message).toMatch(/extra/);
+
+    const missing = await post({
+      runbookRef: 'runbook:default/nope',
+      entityRef: 'component:default/checkout',
+    });
+    expect(missing.status).toBe(404);
+
+    const shape = await post({ runbook: 'x' });
+    expect(shape.status).toBe(400);
+    expect(shape.body.error.message).toMatch(/^Invalid execution request: /);
+
+    const list = await request(server)
+      .get('/api/runbooks/executions?status=bogus')
+      .set('Authorization', alice);
+    expect(list.status).toBe(400);
+  });
+
+  it('refuses new executions while a kill switch is engaged (409)', async () => {
+    const { server } = await startBackend();
+    const engaged = await request(server)
+      .post('/api/runbooks/kill-switches')
+      .set('Authorization', bob)
+      .send({
+        scope: 'runbook',
+        target: 'runbook:default/scale',
+        reason: 'bad runbook',
+      });
+    expect(engaged.status).toBe(201);
+    const refused = await request(server)
+      .post('/api/runbooks/executions')
+      .set('Authorization', alice)
+      .send({
+        runbookRef: 'runbook:default/scale',
+        entityRef: 'component:default/checkout',
+        parameters: { replicas: 3 },
+      });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toBe(
+      'Refused: the runbook runbook:default/scale kill switch is engaged (by user:default/bob: bad runbook)',
+    );
+    const released = await request(server)
+      .post(`/api/runbooks/kill-switches/${engaged.body.id}/release`)
+      .set('Authorization', bob);
+    expect(released.body).toMatchObject({ releasedBy: 'user:default/bob' });
+    const allowed = await request(server)
+      .post('/api/runbooks/executions')
+      .set('Authorization', alice)
+      .send({
+        runbookRef: 'runbook:default/scale',
+        entityRef: 'component:default/checkout',
+        parameters: { replicas: 3 },
+      });
+    expect(allowed.status).toBe(201);
+  });
+
+  it('applies the four-eyes rule to decisions', async () => {
+    const { server, state } = await startBackend();
+    const created = await request(server)
+      .post('/api/runbooks/executions')
+      .set('Authorization', alice)
+      .send({
+        runbookRef: 'runbook:default/gated',
+        entityRef: 'component:default/checkout',
+        parameters: { replicas: 9 },
+        mode: 'execute',
+      });
+    const waiting = await waitForStatus(server, created.body.id, [
+      'waiting-approval',
+    ]);
+    const digest = waiting.steps[0].planDigest;
+    const own = await request(server)
+      .post(`/api/runbooks/executions/${created.body.id}/steps/0/decision`)
+      .set('Authorization', alice)
+      .send({ decision: 'approved', planDigest: digest });
+    expect(own.status).toBe(403);
+    const approved = await request(server)
+      .post(`/api/runbooks/executions/${created.body.id}/steps/0/decision`)
+      .set('Authorization', bob)
+      .send({ decision: 'approved', planDigest: digest, comment: 'go' });
+    expect(approved.status).toBe(200);
+    await waitForStatus(server, created.body.id, ['succeeded']);
+    expect(state.replicas).toBe(9);
+  });
+
+  it('streams events over SSE and resumes after Last-Event-ID', async () => {
+    const { server } = await startBackend();
+    const created = await request(server)
+      .post('/api/runbooks/executions')
+      .set('Authorization', alice)
+      .send({
+        runbookRef: 'runbook:default/scale',
+        entityRef: 'component:default/checkout',
+        parameters: { replicas: 4 },
+      });
+    const stream = await request(server)
+      .get(`/api/runbooks/executions/${created.body.id}/events`)
+      .set('Authorization', alice)
+      .buffer(true)
+      .parse((res, done) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done(null, text));
+      });
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toBe('text/event-stream');
+    const ids = [...(stream.body as string).matchAll(/^id: (\d+)$/gm)].map(m =>
+      Number(m[1]),
+    );
+    const types = [...(stream.body as string).matchAll(/^event: (.+)$/gm)].map(
+      m => m[1],
+    );
+    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    expect(types[0]).toBe('created');
+    expect(types.at(-1)).toBe('succeeded');
+
+    const resumed = await request(server)
+      .get(`/api/runbooks/executions/${created.body.id}/events`)
+      .set('Authorization', alice)
+      .set('Last-Event-ID', '3')
+      .buffer(true)
+      .parse((res, done) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done(null, text));
+      });
+    const resumedIds = [
+      ...(resumed.body as string).matchAll(/^id: (\d+)$/gm),
+    ].map(m => Number(m[1]));
+    expect(resumedIds).toEqual(ids.filter(id => id > 3));
+  });
+});

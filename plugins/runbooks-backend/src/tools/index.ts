@@ -1,0 +1,2 @@
+export { CompositeToolInvoker } from './CompositeToolInvoker';
+export { planDigest } from './planDigest';

@@ -1,0 +1,2 @@
+export * from './InProcessToolInvoker';
+export * from './ToolInvoker';
