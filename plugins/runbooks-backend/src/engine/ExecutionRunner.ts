@@ -520,6 +520,8 @@ export class ExecutionRunner {
       return this.apply(ctx, tool, input, run.planDigest!, run.before);
     }
     if (tool.supportsSnapshot && run.before !== undefined) {
+      // a worker that lost its lease may still be inside the call: wait until it timed out
+      await this.waitOutPreviousApply(ctx);
       const now = await this.snapshot(ctx, input);
       if (isDeepStrictEqual(now, run.before)) {
         await this.options.events.append(ctx.execution.id, 'step-retried', {
@@ -539,6 +541,34 @@ export class ExecutionRunner {
       ctx,
       `Step '${step.id}' was applying when its worker stopped; it is not idempotent and its tool offers no snapshot to prove it did not run. Check it, then resume (runs it again), skip or abort.`,
     );
+  }
+
+  /** Waits until the previous attempt's apply call, bounded by the step timeout, must be over. */
+  private async waitOutPreviousApply(ctx: StepContext) {
+    const events = await this.options.store.listEvents(ctx.execution.id);
+    const applying = events
+      .filter(e => e.type === 'step-applying' && e.payload.step === ctx.index)
+      .at(-1);
+    if (!applying) return; // the call is made only after this event: no event, no call
+    const over = applying.createdAt.getTime() + this.timeoutMs(ctx.step) + 1000;
+    const wait = over - Date.now();
+    if (wait <= 0) return;
+    await this.options.events.append(ctx.execution.id, 'step-recovery-wait', {
+      step: ctx.index,
+      stepId: ctx.step.id,
+      waitMs: wait,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, wait);
+      ctx.control.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(new RunStopped(ctx.control.signal.reason as StopReason));
+        },
+        { once: true },
+      );
+    });
   }
 
   private async apply(

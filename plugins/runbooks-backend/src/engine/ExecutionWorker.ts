@@ -114,12 +114,26 @@ export class ExecutionWorker {
     const { store, runner, logger, workerId, settings } = this.options;
     const { execution } = claimed;
     const controller = new AbortController();
+    const loseLease = () => {
+      if (!controller.signal.aborted) {
+        controller.abort({ kind: 'lease-lost' } satisfies StopReason);
+      }
+    };
+    // the lease runs out at (time of the last renewal) + leaseMs; stop before another worker may claim
+    let leaseSince = Date.now();
     const heartbeat = setInterval(() => {
+      if (Date.now() > leaseSince + settings.leaseMs - settings.heartbeatMs) {
+        logger.warn(
+          `Lost the lease of ${execution.id}: renewals did not get through in time`,
+        );
+        loseLease();
+        return;
+      }
+      const sentAt = Date.now();
       store.renewLease(execution.id, workerId, settings.leaseMs).then(
         held => {
-          if (!held && !controller.signal.aborted) {
-            controller.abort({ kind: 'lease-lost' } satisfies StopReason);
-          }
+          if (held) leaseSince = sentAt;
+          else loseLease();
         },
         e => logger.warn(`Lease renewal of ${execution.id} failed: ${e}`),
       );
