@@ -24,7 +24,7 @@ export interface LedgerLine {
   t: number;
   pid: number;
   worker: string;
-  event: 'start' | 'effect' | 'aborted';
+  event: 'start' | 'effect' | 'done' | 'aborted';
   name: string;
   key: string;
 }
@@ -248,14 +248,14 @@ export function faultRunbook(
 export async function createExecution(
   db: FaultDatabase,
   runbook: RunbookEntityV1alpha1,
-  mode: 'execute' | 'dry-run' = 'execute',
+  manager: ExecutionManager = db.manager,
 ) {
-  return db.manager.create({
+  return manager.create({
     runbook,
     entity: target,
     parameters: { run: randomUUID() },
     requester: 'user:default/alice',
-    mode,
+    mode: 'execute',
   });
 }
 

@@ -66,6 +66,7 @@ for (const kind of databases()) {
         worker: string;
         kind: string;
         held: Array<{ id: string; expiresAt: number }>;
+      steps?: unknown;
       }> = [];
       let replicas = 0;
       const executions: string[] = [];
@@ -161,6 +162,11 @@ for (const kind of databases()) {
               id: h.id,
               expiresAt: new Date(h.lease_expires_at).getTime(),
             })),
+            steps: await db
+              .knex('step_runs')
+              .whereIn('execution_id', held.map(h => h.id))
+              .whereIn('status', ['running', 'waiting-approval'])
+              .select('execution_id', 'step_index', 'status', 'phase', 'attempt'),
           });
         }
 

@@ -120,6 +120,7 @@ async function main() {
             ledger({ event: 'aborted', name, key: idempotencyKey }),
           );
           await sleep(stepDelayMs, signal);
+          ledger({ event: 'done', name, key: idempotencyKey });
           return { value: String(input.name) };
         },
       },

@@ -162,6 +162,17 @@ export class ExecutionRunner {
     }
   }
 
+  private async checkKillSwitches(execution: Execution) {
+    const switches = await this.options.store.findEngagedKillSwitches({
+      entityRef: execution.entityRef,
+      runbookRef: execution.runbookRef,
+      executionId: execution.id,
+    });
+    if (switches.length > 0) {
+      throw new RunStopped({ kind: 'kill-switch', switches });
+    }
+  }
+
   /** Checked before every step: the kill switch, a cancel request, a shutdown. */
   private async boundary(
     execution: Execution,
@@ -170,13 +181,7 @@ export class ExecutionRunner {
   ) {
     const reason = control.signal.reason as StopReason | undefined;
     if (control.signal.aborted && reason) throw new RunStopped(reason);
-    const switches = await this.options.store.findEngagedKillSwitches({
-      entityRef: execution.entityRef,
-      runbookRef: execution.runbookRef,
-      executionId: execution.id,
-    });
-    if (switches.length > 0)
-      throw new RunStopped({ kind: 'kill-switch', switches });
+    await this.checkKillSwitches(execution);
     const current = await this.options.store.getExecution(execution.id);
     if (current.cancelRequestedBy) {
       throw new RunStopped({ kind: 'cancel', by: current.cancelRequestedBy });
@@ -327,10 +332,19 @@ export class ExecutionRunner {
       if (run.status === 'running' && run.phase === 'apply') {
         return await this.recoverApply(ctx);
       }
+      if (run.status === 'running' && run.phase === 'verify') {
+        // the apply returned and its output was recorded: only the verification is left
+        return await this.verifyAndFinish(
+          ctx,
+          run.output,
+          run.before,
+          run.after,
+        );
+      }
       if (run.status === 'waiting-approval') {
         return await this.afterApproval(ctx);
       }
-      // pending, or interrupted before its apply: every earlier phase is free of side effects
+      // pending, or interrupted before its apply (render, snapshot, dry-run): free of side effects
       return await this.startStep(ctx);
     } catch (e) {
       if (!(e instanceof ToolCallError)) throw e;
@@ -578,6 +592,8 @@ export class ExecutionRunner {
     planDigest: string,
     before: unknown,
   ): Promise<StepOutcome> {
+    // a kill switch engaged since the step began stops the change before it starts
+    await this.checkKillSwitches(ctx.execution);
     // recorded before the call: a crash from here on is a started apply (at-most-once)
     await this.update(ctx, { status: 'running', phase: 'apply' });
     await this.options.events.append(ctx.execution.id, 'step-applying', {

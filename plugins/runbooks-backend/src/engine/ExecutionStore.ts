@@ -240,6 +240,22 @@ export class ExecutionStore {
     this.isPostgres = String(db.client.config.client).includes('pg');
   }
 
+  /**
+   * A transaction that takes the write lock first. On SQLite a transaction that reads before it
+   * writes cannot wait for another process's lock (it fails with SQLITE_BUSY), so it starts with
+   * a write that changes nothing; PostgreSQL locks rows as it goes.
+   */
+  private writeTransaction<T>(
+    fn: (tx: Knex.Transaction) => Promise<T>,
+  ): Promise<T> {
+    return this.db.transaction(async tx => {
+      if (!this.isPostgres) {
+        await tx.raw('UPDATE executions SET id = id WHERE 0');
+      }
+      return fn(tx);
+    });
+  }
+
   /** Records a new queued execution with one pending step run per step. */
   async createExecution(input: NewExecution): Promise<Execution> {
     const now = new Date();
@@ -264,7 +280,7 @@ export class ExecutionStore {
       lease_owner: null,
       lease_expires_at: null,
     };
-    await this.db.transaction(async tx => {
+    await this.writeTransaction(async tx => {
       await tx<RawExecutionRow>('executions').insert(row);
       if (input.stepIds.length > 0) {
         await tx<RawStepRunRow>('step_runs').insert(
@@ -365,7 +381,7 @@ export class ExecutionStore {
     workerId: string,
     leaseMs: number,
   ): Promise<ClaimedExecution | undefined> {
-    return this.db.transaction(async tx => {
+    return this.writeTransaction(async tx => {
       const now = new Date();
       const runnable = (q: Knex.QueryBuilder) =>
         q
@@ -429,7 +445,7 @@ export class ExecutionStore {
     },
     event?: { type: string; payload?: Record<string, unknown> },
   ): Promise<number | undefined> {
-    return this.db.transaction(async tx => {
+    return this.writeTransaction(async tx => {
       const now = new Date();
       const updated = await tx<RawExecutionRow>('executions')
         .where({ id, lease_owner: workerId, status: 'running' })
@@ -515,7 +531,7 @@ export class ExecutionStore {
     step?: { index: number; patch: StepRunPatch },
     event?: { type: string; payload?: Record<string, unknown> },
   ): Promise<number | false> {
-    return this.db.transaction(async tx => {
+    return this.writeTransaction(async tx => {
       const now = new Date();
       const updated = await tx<RawExecutionRow>('executions')
         .where({ id })
@@ -571,7 +587,7 @@ export class ExecutionStore {
    */
   async requeueExpired(): Promise<string[]> {
     const now = new Date();
-    return this.db.transaction(async tx => {
+    return this.writeTransaction(async tx => {
       const rows = await tx<RawExecutionRow>('executions')
         .where('status', 'running')
         .andWhere('lease_expires_at', '<', now)
@@ -600,7 +616,7 @@ export class ExecutionStore {
   ): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction(tx =>
+        return await this.writeTransaction(tx =>
           this.appendEventTx(tx, executionId, type, payload),
         );
       } catch (e) {

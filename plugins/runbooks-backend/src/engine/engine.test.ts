@@ -457,6 +457,31 @@ describe.each(databases.eachSupportedId())(
         return execution;
       }
 
+      it('never applies again a step whose apply had returned before the crash', async () => {
+        const { state, invoker } = cluster();
+        const execution = await create(
+          runbook([scaleStep({ idempotent: false })], replicasParam),
+          'execute',
+          { replicas: 7 },
+        );
+        await store.claimExecution('dead-worker', 1);
+        await store.updateStep(execution.id, 0, 'dead-worker', {
+          status: 'running',
+          phase: 'verify',
+          attempt: 1,
+          input: { replicas: 7 },
+          planDigest: 'sha256:approved',
+          output: { replicas: 7 },
+        });
+        await new Promise(r => setTimeout(r, 20));
+        startWorker(invoker);
+        expect(
+          (await waitFor(execution.id, ['succeeded', 'failed'])).status,
+        ).toBe('succeeded');
+        expect(invoker.calls).toEqual([]);
+        expect(state.replicas).toBe(2);
+      });
+
       it('repeats an idempotent step with the same idempotency key', async () => {
         const { state, invoker } = cluster();
         const execution = await crashedDuringApply(
