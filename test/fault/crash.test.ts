@@ -66,7 +66,7 @@ for (const kind of databases()) {
         worker: string;
         kind: string;
         held: Array<{ id: string; expiresAt: number }>;
-      steps?: unknown;
+        steps?: unknown;
       }> = [];
       let replicas = 0;
       const executions: string[] = [];
@@ -164,9 +164,18 @@ for (const kind of databases()) {
             })),
             steps: await db
               .knex('step_runs')
-              .whereIn('execution_id', held.map(h => h.id))
+              .whereIn(
+                'execution_id',
+                held.map(h => h.id),
+              )
               .whereIn('status', ['running', 'waiting-approval'])
-              .select('execution_id', 'step_index', 'status', 'phase', 'attempt'),
+              .select(
+                'execution_id',
+                'step_index',
+                'status',
+                'phase',
+                'attempt',
+              ),
           });
         }
 
