@@ -126,7 +126,9 @@ export class ExecutionRunner {
       if (s.status === 'succeeded') outputs[s.stepId] = { output: s.output };
     }
 
-    let index = execution.currentStep;
+    // the first step that has not finished; finished steps never run again
+    let index = steps.findIndex(s => !FINISHED_STEP.includes(s.status));
+    if (index < 0) index = steps.length;
     try {
       for (; index < steps.length; index++) {
         const run = steps[index];
@@ -142,7 +144,6 @@ export class ExecutionRunner {
           control,
         });
         if (outcome === 'stop') return;
-        await store.setCurrentStep(execution.id, workerId, index + 1);
       }
       await this.finish(
         execution.id,
@@ -181,10 +182,16 @@ export class ExecutionRunner {
   ) {
     const reason = control.signal.reason as StopReason | undefined;
     if (control.signal.aborted && reason) throw new RunStopped(reason);
-    await this.checkKillSwitches(execution);
-    const current = await this.options.store.getExecution(execution.id);
-    if (current.cancelRequestedBy) {
-      throw new RunStopped({ kind: 'cancel', by: current.cancelRequestedBy });
+    const stop = await this.options.store.checkStop({
+      entityRef: execution.entityRef,
+      runbookRef: execution.runbookRef,
+      executionId: execution.id,
+    });
+    if (stop.switches.length > 0) {
+      throw new RunStopped({ kind: 'kill-switch', switches: stop.switches });
+    }
+    if (stop.cancelRequestedBy) {
+      throw new RunStopped({ kind: 'cancel', by: stop.cancelRequestedBy });
     }
     if (control.stopping()) {
       await this.finish(
@@ -360,20 +367,8 @@ export class ExecutionRunner {
 
   private async startStep(ctx: StepContext): Promise<StepOutcome> {
     const { step, execution } = ctx;
-    await this.update(ctx, {
-      status: 'running',
-      phase: 'render',
-      attempt: ctx.run.attempt + 1,
-      startedAt: new Date(),
-      error: undefined,
-    });
-    await this.options.events.append(execution.id, 'step-started', {
-      step: ctx.index,
-      stepId: step.id,
-      attempt: ctx.run.attempt,
-    });
-
-    let input: Record<string, unknown>;
+    let input: Record<string, unknown> | undefined;
+    let renderError: string | undefined;
     try {
       input = renderTemplate<Record<string, unknown>>(step.input, {
         parameters: execution.parameters,
@@ -381,12 +376,22 @@ export class ExecutionRunner {
         steps: ctx.outputs,
       });
     } catch (e) {
-      return this.fail(
-        ctx,
-        `input could not be rendered: ${(e as Error).message}`,
-      );
+      renderError = `input could not be rendered: ${(e as Error).message}`;
     }
-    await this.update(ctx, { input });
+    await this.update(ctx, {
+      status: 'running',
+      phase: 'render',
+      attempt: ctx.run.attempt + 1,
+      startedAt: new Date(),
+      error: undefined,
+      input,
+    });
+    await this.options.events.append(execution.id, 'step-started', {
+      step: ctx.index,
+      stepId: step.id,
+      attempt: ctx.run.attempt,
+    });
+    if (!input) return this.fail(ctx, renderError!);
 
     const tool = await this.options.tools.describe(step.tool);
     if (!tool) {
@@ -418,13 +423,10 @@ export class ExecutionRunner {
         `${step.tool} offers no dry-run, so this mutating step cannot run`,
       );
     }
-    let before: unknown;
-    if (tool.supportsSnapshot) {
-      await this.update(ctx, { phase: 'snapshot' });
-      before = await this.snapshot(ctx, input);
-      await this.update(ctx, { before });
-    }
-    await this.update(ctx, { phase: 'dry-run' });
+    // snapshot and dry-run change nothing: they are recorded with the plan, in one write
+    const before = tool.supportsSnapshot
+      ? await this.snapshot(ctx, input)
+      : undefined;
     const planned = await this.invoke(ctx, tool, input, { dryRun: true });
     if (planned.error)
       return this.fail(ctx, `dry-run of ${step.tool}: ${planned.error}`);
@@ -435,6 +437,8 @@ export class ExecutionRunner {
       );
     }
     await this.update(ctx, {
+      phase: 'dry-run',
+      before,
       plan: planned.plan,
       planDigest: planned.planDigest,
     });

@@ -474,22 +474,6 @@ export class ExecutionStore {
     });
   }
 
-  /** Records progress of a running execution the worker holds. */
-  async setCurrentStep(
-    id: string,
-    workerId: string,
-    currentStep: number,
-  ): Promise<void> {
-    const updated = await this.db<RawExecutionRow>('executions')
-      .where({ id, lease_owner: workerId, status: 'running' })
-      .update({ current_step: currentStep, updated_at: new Date() });
-    if (updated !== 1) {
-      throw new ConflictError(
-        `Execution ${id} is no longer held by ${workerId}`,
-      );
-    }
-  }
-
   /**
    * Changes a step run, only while the worker holds the execution's lease. Throws ConflictError
    * otherwise, so a worker that lost its lease cannot record anything.
@@ -571,6 +555,27 @@ export class ExecutionStore {
     return updated === 1;
   }
 
+  /**
+   * What stops an execution at a step boundary, in one query: the engaged kill switches in its
+   * scope and a cancel request.
+   */
+  async checkStop(target: {
+    entityRef: string;
+    runbookRef: string;
+    executionId: string;
+  }): Promise<{ switches: KillSwitch[]; cancelRequestedBy?: string }> {
+    const [switches, row] = await Promise.all([
+      this.findEngagedKillSwitches(target),
+      this.db<RawExecutionRow>('executions')
+        .where({ id: target.executionId })
+        .first('cancel_requested_by'),
+    ]);
+    return {
+      switches,
+      cancelRequestedBy: row?.cancel_requested_by ?? undefined,
+    };
+  }
+
   /** Of the given executions, those with a cancel request, and who asked. */
   async listCancelRequests(ids: string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
@@ -616,11 +621,17 @@ export class ExecutionStore {
   ): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.writeTransaction(tx =>
-          this.appendEventTx(tx, executionId, type, payload),
+        // one statement: the next sequence number and the insert together
+        const result = await this.db.raw(
+          `INSERT INTO execution_events (execution_id, seq, type, payload, created_at)
+           SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM execution_events WHERE execution_id = ?
+           RETURNING seq`,
+          [executionId, type, JSON.stringify(payload), new Date(), executionId],
         );
+        const rows = Array.isArray(result) ? result : result.rows;
+        return Number(rows[0].seq);
       } catch (e) {
-        // two writers took the same sequence number: the primary key refused one; take the next
+        // another writer took the same sequence number: the primary key refused this one
         if (attempt >= 5) throw e;
       }
     }
