@@ -78,11 +78,8 @@ for (const kind of databases()) {
           .select('id');
         return rows.length;
       };
-      const tend = async () => {
-        // keep work in flight, and approve what waits (as bob, not the requester)
-        for (let n = await active(); n < IN_FLIGHT; n++) {
-          executions.push((await createExecution(db, runbook)).id);
-        }
+      // approve what waits (as bob, not the requester)
+      const approveWaiting = async () => {
         const waiting = await db
           .knex('executions')
           .where({ status: 'waiting-approval' })
@@ -101,6 +98,13 @@ for (const kind of databases()) {
             })
             .catch(() => {});
         }
+      };
+      // keep work in flight and approve what waits
+      const tend = async () => {
+        for (let n = await active(); n < IN_FLIGHT; n++) {
+          executions.push((await createExecution(db, runbook)).id);
+        }
+        await approveWaiting();
       };
 
       try {
@@ -184,25 +188,7 @@ for (const kind of databases()) {
         await last.start();
         const deadline = Date.now() + 120_000;
         while ((await active()) > 0 && Date.now() < deadline) {
-          const waiting = await db
-            .knex('executions')
-            .where({ status: 'waiting-approval' })
-            .select('id');
-          for (const { id } of waiting) {
-            const { execution, steps: runs } = await db.manager.get(id);
-            const step = runs[execution.currentStep];
-            if (step?.planDigest) {
-              await db.manager
-                .decide({
-                  id,
-                  stepIndex: execution.currentStep,
-                  planDigest: step.planDigest,
-                  decision: 'approved',
-                  decidedBy: 'user:default/bob',
-                })
-                .catch(() => {});
-            }
-          }
+          await approveWaiting();
           await sleep(50);
         }
         await last.stop();

@@ -129,6 +129,19 @@ async function waitForStatus(server: any, id: string, statuses: string[]) {
   throw new Error(`execution ${id} never reached ${statuses}`);
 }
 
+/** Reads an execution's event stream until the server ends it. */
+function readStream(server: any, id: string, lastEventId?: string) {
+  let req = request(server)
+    .get(`/api/runbooks/executions/${id}/events`)
+    .set('Authorization', alice);
+  if (lastEventId) req = req.set('Last-Event-ID', lastEventId);
+  return req.buffer(true).parse((res, done) => {
+    let text = '';
+    res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    res.on('end', () => done(null, text));
+  });
+}
+
 describe('the executions API', () => {
   it('runs a requested execution and reports its steps and events', async () => {
     const { server, state } = await startBackend();
@@ -279,15 +292,7 @@ describe('the executions API', () => {
         entityRef: 'component:default/checkout',
         parameters: { replicas: 4 },
       });
-    const stream = await request(server)
-      .get(`/api/runbooks/executions/${created.body.id}/events`)
-      .set('Authorization', alice)
-      .buffer(true)
-      .parse((res, done) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => done(null, text));
-      });
+    const stream = await readStream(server, created.body.id);
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toBe('text/event-stream');
     const ids = [...(stream.body as string).matchAll(/^id: (\d+)$/gm)].map(m =>
@@ -300,16 +305,7 @@ describe('the executions API', () => {
     expect(types[0]).toBe('created');
     expect(types.at(-1)).toBe('succeeded');
 
-    const resumed = await request(server)
-      .get(`/api/runbooks/executions/${created.body.id}/events`)
-      .set('Authorization', alice)
-      .set('Last-Event-ID', '3')
-      .buffer(true)
-      .parse((res, done) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => done(null, text));
-      });
+    const resumed = await readStream(server, created.body.id, '3');
     const resumedIds = [
       ...(resumed.body as string).matchAll(/^id: (\d+)$/gm),
     ].map(m => Number(m[1]));
