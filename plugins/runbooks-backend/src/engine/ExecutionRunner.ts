@@ -323,14 +323,21 @@ export class ExecutionRunner {
     this.options.events.notify(executionId, seq);
   }
 
-  private async update(ctx: StepContext, patch: StepRunPatch) {
-    await this.options.store.updateStep(
+  /** Records a change of the step, with its event when given, in one write. */
+  private async update(
+    ctx: StepContext,
+    patch: StepRunPatch,
+    event?: { type: string; payload: Record<string, unknown> },
+  ) {
+    const seq = await this.options.store.updateStep(
       ctx.execution.id,
       ctx.index,
       this.options.workerId,
       patch,
+      event,
     );
     Object.assign(ctx.run, patch);
+    this.options.events.notify(ctx.execution.id, seq);
   }
 
   private async runStep(ctx: StepContext): Promise<StepOutcome> {
@@ -378,19 +385,25 @@ export class ExecutionRunner {
     } catch (e) {
       renderError = `input could not be rendered: ${(e as Error).message}`;
     }
-    await this.update(ctx, {
-      status: 'running',
-      phase: 'render',
-      attempt: ctx.run.attempt + 1,
-      startedAt: new Date(),
-      error: undefined,
-      input,
-    });
-    await this.options.events.append(execution.id, 'step-started', {
-      step: ctx.index,
-      stepId: step.id,
-      attempt: ctx.run.attempt,
-    });
+    await this.update(
+      ctx,
+      {
+        status: 'running',
+        phase: 'render',
+        attempt: ctx.run.attempt + 1,
+        startedAt: new Date(),
+        error: undefined,
+        input,
+      },
+      {
+        type: 'step-started',
+        payload: {
+          step: ctx.index,
+          stepId: step.id,
+          attempt: ctx.run.attempt + 1,
+        },
+      },
+    );
     if (!input) return this.fail(ctx, renderError!);
 
     const tool = await this.options.tools.describe(step.tool);
@@ -436,18 +449,24 @@ export class ExecutionRunner {
         `dry-run of ${step.tool} returned no plan and digest`,
       );
     }
-    await this.update(ctx, {
-      phase: 'dry-run',
-      before,
-      plan: planned.plan,
-      planDigest: planned.planDigest,
-    });
-    await this.options.events.append(execution.id, 'step-planned', {
-      step: ctx.index,
-      stepId: step.id,
-      planDigest: planned.planDigest,
-      objectCount: planned.plan.objectCount,
-    });
+    await this.update(
+      ctx,
+      {
+        phase: 'dry-run',
+        before,
+        plan: planned.plan,
+        planDigest: planned.planDigest,
+      },
+      {
+        type: 'step-planned',
+        payload: {
+          step: ctx.index,
+          stepId: step.id,
+          planDigest: planned.planDigest,
+          objectCount: planned.plan.objectCount,
+        },
+      },
+    );
 
     if (execution.mode === 'dry-run') {
       return this.succeed(ctx, { output: planned.plan });
@@ -599,12 +618,18 @@ export class ExecutionRunner {
     // a kill switch engaged since the step began stops the change before it starts
     await this.checkKillSwitches(ctx.execution);
     // recorded before the call: a crash from here on is a started apply (at-most-once)
-    await this.update(ctx, { status: 'running', phase: 'apply' });
-    await this.options.events.append(ctx.execution.id, 'step-applying', {
-      step: ctx.index,
-      stepId: ctx.step.id,
-      planDigest,
-    });
+    await this.update(
+      ctx,
+      { status: 'running', phase: 'apply' },
+      {
+        type: 'step-applying',
+        payload: {
+          step: ctx.index,
+          stepId: ctx.step.id,
+          planDigest,
+        },
+      },
+    );
     const result = await this.invoke(ctx, tool, input, {
       dryRun: false,
       expectedPlanDigest: planDigest,
@@ -665,29 +690,41 @@ export class ExecutionRunner {
     ctx: StepContext,
     patch: { output: unknown },
   ): Promise<StepOutcome> {
-    await this.update(ctx, {
-      status: 'succeeded',
-      phase: 'done',
-      output: patch.output,
-      finishedAt: new Date(),
-    });
+    await this.update(
+      ctx,
+      {
+        status: 'succeeded',
+        phase: 'done',
+        output: patch.output,
+        finishedAt: new Date(),
+      },
+      {
+        type: 'step-succeeded',
+        payload: {
+          step: ctx.index,
+          stepId: ctx.step.id,
+          dryRun: ctx.execution.mode === 'dry-run' && ctx.step.mutates,
+        },
+      },
+    );
     ctx.outputs[ctx.step.id] = { output: patch.output };
-    await this.options.events.append(ctx.execution.id, 'step-succeeded', {
-      step: ctx.index,
-      stepId: ctx.step.id,
-      dryRun: ctx.execution.mode === 'dry-run' && ctx.step.mutates,
-    });
     return 'next';
   }
 
   private async fail(ctx: StepContext, error: string): Promise<StepOutcome> {
-    await this.update(ctx, { status: 'failed', error, finishedAt: new Date() });
-    await this.options.events.append(ctx.execution.id, 'step-failed', {
-      step: ctx.index,
-      stepId: ctx.step.id,
-      error,
-      onFailure: ctx.step.onFailure,
-    });
+    await this.update(
+      ctx,
+      { status: 'failed', error, finishedAt: new Date() },
+      {
+        type: 'step-failed',
+        payload: {
+          step: ctx.index,
+          stepId: ctx.step.id,
+          error,
+          onFailure: ctx.step.onFailure,
+        },
+      },
+    );
     if (ctx.step.onFailure === 'continue') return 'next';
     await this.finish(
       ctx.execution.id,

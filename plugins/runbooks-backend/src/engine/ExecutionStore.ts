@@ -475,28 +475,80 @@ export class ExecutionStore {
   }
 
   /**
-   * Changes a step run, only while the worker holds the execution's lease. Throws ConflictError
-   * otherwise, so a worker that lost its lease cannot record anything.
+   * Changes a step run, only while the worker holds the execution's lease, and appends its event in
+   * the same statement (PostgreSQL) or transaction (SQLite). Throws ConflictError when the worker
+   * no longer holds the lease, so a worker that lost it cannot record anything. Returns the event's
+   * sequence number.
    */
   async updateStep(
     executionId: string,
     stepIndex: number,
     workerId: string,
     patch: StepRunPatch,
-  ): Promise<void> {
-    const updated = await this.db<RawStepRunRow>('step_runs')
-      .where({ execution_id: executionId, step_index: stepIndex })
-      .whereExists(
-        this.db('executions')
-          .select(this.db.raw('1'))
-          .where({ id: executionId, lease_owner: workerId, status: 'running' }),
-      )
-      .update(stepPatchToRow(patch));
-    if (updated !== 1) {
-      throw new ConflictError(
+    event?: { type: string; payload?: Record<string, unknown> },
+  ): Promise<number | undefined> {
+    const row = stepPatchToRow(patch);
+    const lost = () =>
+      new ConflictError(
         `Execution ${executionId} is no longer held by ${workerId}; step ${stepIndex} not updated`,
       );
+    if (this.isPostgres && event) {
+      // one round trip: the guarded update, and the event only if the update happened
+      const columns = Object.keys(row);
+      const result = await this.db.raw(
+        `WITH held AS (
+           SELECT 1 FROM executions WHERE id = ? AND lease_owner = ? AND status = 'running'
+         ), changed AS (
+           UPDATE step_runs SET ${columns.map(c => `"${c}" = ?`).join(', ')}
+           WHERE execution_id = ? AND step_index = ? AND EXISTS (SELECT 1 FROM held)
+           RETURNING 1
+         )
+         INSERT INTO execution_events (execution_id, seq, type, payload, created_at)
+         SELECT ?, COALESCE((SELECT MAX(seq) FROM execution_events WHERE execution_id = ?), 0) + 1, ?, ?, ?
+         WHERE EXISTS (SELECT 1 FROM changed)
+         RETURNING seq`,
+        [
+          executionId,
+          workerId,
+          ...columns.map(
+            c => ((row as Record<string, unknown>)[c] ?? null) as Knex.Value,
+          ),
+          executionId,
+          stepIndex,
+          executionId,
+          executionId,
+          event.type,
+          JSON.stringify(event.payload ?? {}),
+          new Date(),
+        ],
+      );
+      if (result.rows.length !== 1) throw lost();
+      return Number(result.rows[0].seq);
     }
+    const guarded = (db: Knex) =>
+      db<RawStepRunRow>('step_runs')
+        .where({ execution_id: executionId, step_index: stepIndex })
+        .whereExists(
+          db('executions').select(db.raw('1')).where({
+            id: executionId,
+            lease_owner: workerId,
+            status: 'running',
+          }),
+        )
+        .update(row);
+    if (!event) {
+      if ((await guarded(this.db)) !== 1) throw lost();
+      return undefined;
+    }
+    return this.writeTransaction(async tx => {
+      if ((await guarded(tx)) !== 1) throw lost();
+      return this.appendEventTx(
+        tx,
+        executionId,
+        event.type,
+        event.payload ?? {},
+      );
+    });
   }
 
   /**
@@ -564,15 +616,44 @@ export class ExecutionStore {
     runbookRef: string;
     executionId: string;
   }): Promise<{ switches: KillSwitch[]; cancelRequestedBy?: string }> {
-    const [switches, row] = await Promise.all([
-      this.findEngagedKillSwitches(target),
-      this.db<RawExecutionRow>('executions')
-        .where({ id: target.executionId })
-        .first('cancel_requested_by'),
-    ]);
+    const rows: Array<RawKillSwitchRow & { cancel: string | null }> =
+      await this.db('executions as e')
+        .leftJoin('kill_switches as k', join =>
+          join.onNull('k.released_at').andOn(scope =>
+            scope
+              .onVal('k.scope', 'global')
+              .orOn(j =>
+                j
+                  .onVal('k.scope', 'entity')
+                  .andOnVal('k.target', target.entityRef),
+              )
+              .orOn(j =>
+                j
+                  .onVal('k.scope', 'runbook')
+                  .andOnVal('k.target', target.runbookRef),
+              )
+              .orOn(j =>
+                j
+                  .onVal('k.scope', 'execution')
+                  .andOnVal('k.target', target.executionId),
+              ),
+          ),
+        )
+        .where('e.id', target.executionId)
+        .select(
+          'e.cancel_requested_by as cancel',
+          'k.id',
+          'k.scope',
+          'k.target',
+          'k.reason',
+          'k.engaged_by',
+          'k.engaged_at',
+          'k.released_by',
+          'k.released_at',
+        );
     return {
-      switches,
-      cancelRequestedBy: row?.cancel_requested_by ?? undefined,
+      switches: rows.filter(r => r.id).map(killSwitchFromRow),
+      cancelRequestedBy: rows[0]?.cancel ?? undefined,
     };
   }
 
