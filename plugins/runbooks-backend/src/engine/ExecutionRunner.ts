@@ -112,23 +112,18 @@ export class ExecutionRunner {
     const execution = claimed.execution;
     const runbook = execution.runbookContent as RunbookEntityV1alpha1;
     const steps = await store.getSteps(execution.id);
-    await events.append(
-      execution.id,
-      claimed.recovered ? 'recovered' : 'running',
-      {
-        worker: workerId,
-        step: execution.currentStep,
-      },
-    );
-
     const outputs: Outputs = {};
     for (const s of steps) {
       if (s.status === 'succeeded') outputs[s.stepId] = { output: s.output };
     }
-
     // the first step that has not finished; finished steps never run again
     let index = steps.findIndex(s => !FINISHED_STEP.includes(s.status));
     if (index < 0) index = steps.length;
+    await events.append(
+      execution.id,
+      claimed.recovered ? 'recovered' : 'running',
+      { worker: workerId, step: index },
+    );
     try {
       for (; index < steps.length; index++) {
         const run = steps[index];
