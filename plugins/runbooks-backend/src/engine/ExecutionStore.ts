@@ -248,12 +248,15 @@ export class ExecutionStore {
   private writeTransaction<T>(
     fn: (tx: Knex.Transaction) => Promise<T>,
   ): Promise<T> {
-    return this.db.transaction(async tx => {
-      if (!this.isPostgres) {
-        await tx.raw('UPDATE executions SET id = id WHERE 0');
-      }
-      return fn(tx);
-    });
+    // a clash on an event's sequence number rolls the whole transaction back: run it again
+    return retryOnSequenceClash(() =>
+      this.db.transaction(async tx => {
+        if (!this.isPostgres) {
+          await tx.raw('UPDATE executions SET id = id WHERE 0');
+        }
+        return fn(tx);
+      }),
+    );
   }
 
   /** Records a new queued execution with one pending step run per step. */
@@ -495,8 +498,9 @@ export class ExecutionStore {
     if (this.isPostgres && event) {
       // one round trip: the guarded update, and the event only if the update happened
       const columns = Object.keys(row);
-      const result = await this.db.raw(
-        `WITH held AS (
+      const result = await retryOnSequenceClash(() =>
+        this.db.raw(
+          `WITH held AS (
            SELECT 1 FROM executions WHERE id = ? AND lease_owner = ? AND status = 'running'
          ), changed AS (
            UPDATE step_runs SET ${columns.map(c => `"${c}" = ?`).join(', ')}
@@ -507,20 +511,21 @@ export class ExecutionStore {
          SELECT ?, COALESCE((SELECT MAX(seq) FROM execution_events WHERE execution_id = ?), 0) + 1, ?, ?, ?
          WHERE EXISTS (SELECT 1 FROM changed)
          RETURNING seq`,
-        [
-          executionId,
-          workerId,
-          ...columns.map(
-            c => ((row as Record<string, unknown>)[c] ?? null) as Knex.Value,
-          ),
-          executionId,
-          stepIndex,
-          executionId,
-          executionId,
-          event.type,
-          JSON.stringify(event.payload ?? {}),
-          new Date(),
-        ],
+          [
+            executionId,
+            workerId,
+            ...columns.map(
+              c => ((row as Record<string, unknown>)[c] ?? null) as Knex.Value,
+            ),
+            executionId,
+            stepIndex,
+            executionId,
+            executionId,
+            event.type,
+            JSON.stringify(event.payload ?? {}),
+            new Date(),
+          ],
+        ),
       );
       if (result.rows.length !== 1) throw lost();
       return Number(result.rows[0].seq);
@@ -700,50 +705,26 @@ export class ExecutionStore {
     type: string,
     payload: Record<string, unknown> = {},
   ): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // one statement: the next sequence number and the insert together
-        const result = await this.db.raw(
-          `INSERT INTO execution_events (execution_id, seq, type, payload, created_at)
-           SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM execution_events WHERE execution_id = ?
-           RETURNING seq`,
-          [executionId, type, JSON.stringify(payload), new Date(), executionId],
-        );
-        const rows = Array.isArray(result) ? result : result.rows;
-        return Number(rows[0].seq);
-      } catch (e) {
-        // another writer took the same sequence number: the primary key refused this one
-        if (attempt >= 5) throw e;
-      }
-    }
+    return retryOnSequenceClash(() =>
+      this.appendEventTx(this.db, executionId, type, payload),
+    );
   }
 
   private async appendEventTx(
-    tx: Knex.Transaction,
+    db: Knex,
     executionId: string,
     type: string,
     payload: Record<string, unknown>,
   ): Promise<number> {
-    if (this.isPostgres) {
-      // serialize appends per execution; SQLite has a single writer anyway
-      await tx('executions')
-        .where({ id: executionId })
-        .forUpdate()
-        .select('id');
-    }
-    const last = await tx<RawEventRow>('execution_events')
-      .where({ execution_id: executionId })
-      .max({ seq: 'seq' })
-      .first();
-    const seq = Number(last?.seq ?? 0) + 1;
-    await tx<RawEventRow>('execution_events').insert({
-      execution_id: executionId,
-      seq,
-      type,
-      payload: JSON.stringify(payload),
-      created_at: new Date(),
-    });
-    return seq;
+    // one statement: the next sequence number and the insert together
+    const result = await db.raw(
+      `INSERT INTO execution_events (execution_id, seq, type, payload, created_at)
+       SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM execution_events WHERE execution_id = ?
+       RETURNING seq`,
+      [executionId, type, JSON.stringify(payload), new Date(), executionId],
+    );
+    const rows = Array.isArray(result) ? result : result.rows;
+    return Number(rows[0].seq);
   }
 
   /** Events of an execution after a sequence number, in order. */
@@ -867,6 +848,28 @@ export class ExecutionStore {
       })
       .orderBy('engaged_at');
     return rows.map(killSwitchFromRow);
+  }
+}
+
+function isSequenceClash(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * Two writers of one execution's events may take the same next sequence number; the primary key
+ * refuses the second, whose statement changed nothing, so it is safe to run again.
+ */
+async function retryOnSequenceClash<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (!isSequenceClash(e) || attempt >= 50) throw e;
+      await new Promise(r =>
+        setTimeout(r, 1 + Math.random() * 5 * Math.min(attempt + 1, 10)),
+      );
+    }
   }
 }
 
