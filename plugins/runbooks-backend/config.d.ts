@@ -7,7 +7,7 @@ export interface Config {
       concurrency?: number;
       /** How long a worker's claim on an execution lasts without a heartbeat. Default 15. */
       leaseSeconds?: number;
-      /** How often a worker renews its leases. Default: a third of leaseSeconds. */
+      /** How often a worker renews its leases. Default: a fifth of leaseSeconds. */
       heartbeatSeconds?: number;
       /** How often an idle worker looks for runnable executions. Default 1000. */
       pollIntervalMs?: number;

@@ -18,7 +18,7 @@ import {
 const KILLS = Number(process.env.RUNBOOKS_FAULT_KILLS ?? 100);
 const SEED = Number(process.env.RUNBOOKS_FAULT_SEED ?? 20261124);
 const LEASE_MS = 500;
-const HEARTBEAT_MS = 150;
+const HEARTBEAT_MS = 100;
 const IN_FLIGHT = 6;
 
 const NON_IDEMPOTENT = new Set(['fault/once', 'fault/once-with-snapshot']);

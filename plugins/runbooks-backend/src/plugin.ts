@@ -57,7 +57,7 @@ export const runbooksPlugin = createBackendPlugin({
           concurrency: engine?.getOptionalNumber('concurrency') ?? 20,
           leaseMs,
           heartbeatMs:
-            (engine?.getOptionalNumber('heartbeatSeconds') ?? leaseMs / 3000) *
+            (engine?.getOptionalNumber('heartbeatSeconds') ?? leaseMs / 5000) *
             1000,
           pollMs: engine?.getOptionalNumber('pollIntervalMs') ?? 1000,
           watchMs: engine?.getOptionalNumber('killSwitchCheckMs') ?? 250,

@@ -119,10 +119,16 @@ export class ExecutionWorker {
         controller.abort({ kind: 'lease-lost' } satisfies StopReason);
       }
     };
-    // the lease runs out at (time of the last renewal) + leaseMs; stop before another worker may claim
-    let leaseSince = Date.now();
+    // the lease runs out at (time of the last renewal) + leaseMs: stop while a heartbeat and a half
+    // remains, so the run is over before another worker may claim the execution
+    let leaseSince =
+      (execution.leaseExpiresAt?.getTime() ?? Date.now() + settings.leaseMs) -
+      settings.leaseMs;
     const heartbeat = setInterval(() => {
-      if (Date.now() > leaseSince + settings.leaseMs - settings.heartbeatMs) {
+      if (
+        Date.now() >=
+        leaseSince + settings.leaseMs - 1.5 * settings.heartbeatMs
+      ) {
         logger.warn(
           `Lost the lease of ${execution.id}: renewals did not get through in time`,
         );

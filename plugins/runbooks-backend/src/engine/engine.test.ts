@@ -59,6 +59,7 @@ const replicasParam = {
 function cluster() {
   const state = { replicas: 2 };
   let release: (() => void) | undefined;
+  let hangAbortedAt: number | undefined;
   const tools: Record<string, InProcessTool> = {
     'k8s/get': {
       description: { annotations: { readOnlyHint: true } },
@@ -96,7 +97,10 @@ function cluster() {
       run: (_input, { signal }) =>
         new Promise((resolve, reject) => {
           release = () => resolve({ done: true });
-          signal.addEventListener('abort', () => reject(new Error('aborted')));
+          signal.addEventListener('abort', () => {
+            hangAbortedAt = Date.now();
+            reject(new Error('aborted'));
+          });
         }),
     },
     'k8s/unsafe-read': {
@@ -105,7 +109,12 @@ function cluster() {
     },
   };
   const invoker = new InProcessToolInvoker(tools, planDigest);
-  return { state, invoker, release: () => release?.() };
+  return {
+    state,
+    invoker,
+    release: () => release?.(),
+    hangAbortedAt: () => hangAbortedAt,
+  };
 }
 
 describe.each(databases.eachSupportedId())(
@@ -551,6 +560,71 @@ describe.each(databases.eachSupportedId())(
         });
         expect(state.replicas).toBe(2); // refused: the approved digest was for another plan
       });
+    });
+
+    it('a worker whose lease renewals stall stops its run before the lease can be taken', async () => {
+      const { invoker, hangAbortedAt } = cluster();
+      const renew = jest
+        .spyOn(store, 'renewLease')
+        .mockImplementation(() => new Promise(() => {}));
+      try {
+        startWorker(invoker);
+        const execution = await create(
+          runbook([{ id: 'hang', tool: 'k8s/hang', mutates: false }]),
+          'execute',
+        );
+        const running = await waitFor(execution.id, ['running']);
+        const expiresAt = running.leaseExpiresAt!.getTime();
+        const deadline = Date.now() + 10_000;
+        while (!hangAbortedAt() && Date.now() < deadline) {
+          await new Promise(r => setTimeout(r, 20));
+        }
+        expect(hangAbortedAt()).toBeDefined();
+        expect(hangAbortedAt()!).toBeLessThan(expiresAt);
+      } finally {
+        renew.mockRestore();
+      }
+    });
+
+    it('waits out the old apply call before trusting a snapshot', async () => {
+      const { state, invoker } = cluster();
+      const execution = await create(
+        runbook(
+          [scaleStep({ idempotent: false, verify: [], timeout: '1s' })],
+          replicasParam,
+        ),
+        'execute',
+        { replicas: 7 },
+      );
+      await store.claimExecution('stalled-worker', 1);
+      await store.updateStep(execution.id, 0, 'stalled-worker', {
+        status: 'running',
+        phase: 'apply',
+        attempt: 1,
+        input: { replicas: 7 },
+        planDigest: 'sha256:approved',
+        before: { replicas: 2 },
+      });
+      // the stalled worker had made its call: the snapshot may not show it yet
+      const applyingAt = Date.now();
+      await events.append(execution.id, 'step-applying', { step: 0 });
+      await new Promise(r => setTimeout(r, 20));
+      startWorker(invoker);
+      await waitFor(execution.id, ['succeeded', 'failed', 'needs-attention']);
+      const log = await store.listEvents(execution.id);
+      expect(
+        log.find(e => e.type === 'step-recovery-wait')?.payload,
+      ).toMatchObject({
+        step: 0,
+      });
+      const snapshot = invoker.calls.find(c => c.kind === 'snapshot');
+      expect(snapshot).toBeDefined();
+      const retried = log.find(e => e.type === 'step-retried')!;
+      // the step timeout (1s) and a second of margin passed before the state was trusted
+      expect(retried.createdAt.getTime() - applyingAt).toBeGreaterThanOrEqual(
+        2000,
+      );
+      expect(state.replicas).toBe(2);
     });
 
     describe('the kill switch', () => {
