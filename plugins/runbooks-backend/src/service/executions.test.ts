@@ -129,6 +129,14 @@ async function waitForStatus(server: any, id: string, statuses: string[]) {
   throw new Error(`execution ${id} never reached ${statuses}`);
 }
 
+/** Asks for an execution as alice. */
+function requestExecution(server: any, body: object) {
+  return request(server)
+    .post('/api/runbooks/executions')
+    .set('Authorization', alice)
+    .send(body);
+}
+
 /** Reads an execution's event stream until the server ends it. */
 function readStream(server: any, id: string, lastEventId?: string) {
   let req = request(server)
@@ -145,15 +153,12 @@ function readStream(server: any, id: string, lastEventId?: string) {
 describe('the executions API', () => {
   it('runs a requested execution and reports its steps and events', async () => {
     const { server, state } = await startBackend();
-    const created = await request(server)
-      .post('/api/runbooks/executions')
-      .set('Authorization', alice)
-      .send({
-        runbookRef: 'runbook:default/scale',
-        entityRef: 'component:default/checkout',
-        parameters: { replicas: 6 },
-        mode: 'execute',
-      });
+    const created = await requestExecution(server, {
+      runbookRef: 'runbook:default/scale',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 6 },
+      mode: 'execute',
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
       status: 'queued',
@@ -182,11 +187,7 @@ describe('the executions API', () => {
 
   it('rejects bad requests with the field named', async () => {
     const { server } = await startBackend();
-    const post = (body: object) =>
-      request(server)
-        .post('/api/runbooks/executions')
-        .set('Authorization', alice)
-        .send(body);
+    const post = (body: object) => requestExecution(server, body);
     const badParams = await post({
       runbookRef: 'runbook:default/scale',
       entityRef: 'component:default/checkout',
@@ -226,14 +227,11 @@ describe('the executions API', () => {
         reason: 'bad runbook',
       });
     expect(engaged.status).toBe(201);
-    const refused = await request(server)
-      .post('/api/runbooks/executions')
-      .set('Authorization', alice)
-      .send({
-        runbookRef: 'runbook:default/scale',
-        entityRef: 'component:default/checkout',
-        parameters: { replicas: 3 },
-      });
+    const refused = await requestExecution(server, {
+      runbookRef: 'runbook:default/scale',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 3 },
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toBe(
       'Refused: the runbook runbook:default/scale kill switch is engaged (by user:default/bob: bad runbook)',
@@ -242,28 +240,22 @@ describe('the executions API', () => {
       .post(`/api/runbooks/kill-switches/${engaged.body.id}/release`)
       .set('Authorization', bob);
     expect(released.body).toMatchObject({ releasedBy: 'user:default/bob' });
-    const allowed = await request(server)
-      .post('/api/runbooks/executions')
-      .set('Authorization', alice)
-      .send({
-        runbookRef: 'runbook:default/scale',
-        entityRef: 'component:default/checkout',
-        parameters: { replicas: 3 },
-      });
+    const allowed = await requestExecution(server, {
+      runbookRef: 'runbook:default/scale',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 3 },
+    });
     expect(allowed.status).toBe(201);
   });
 
   it('applies the four-eyes rule to decisions', async () => {
     const { server, state } = await startBackend();
-    const created = await request(server)
-      .post('/api/runbooks/executions')
-      .set('Authorization', alice)
-      .send({
-        runbookRef: 'runbook:default/gated',
-        entityRef: 'component:default/checkout',
-        parameters: { replicas: 9 },
-        mode: 'execute',
-      });
+    const created = await requestExecution(server, {
+      runbookRef: 'runbook:default/gated',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 9 },
+      mode: 'execute',
+    });
     const waiting = await waitForStatus(server, created.body.id, [
       'waiting-approval',
     ]);
@@ -284,14 +276,11 @@ describe('the executions API', () => {
 
   it('streams events over SSE and resumes after Last-Event-ID', async () => {
     const { server } = await startBackend();
-    const created = await request(server)
-      .post('/api/runbooks/executions')
-      .set('Authorization', alice)
-      .send({
-        runbookRef: 'runbook:default/scale',
-        entityRef: 'component:default/checkout',
-        parameters: { replicas: 4 },
-      });
+    const created = await requestExecution(server, {
+      runbookRef: 'runbook:default/scale',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 4 },
+    });
     const stream = await readStream(server, created.body.id);
     expect(stream.status).toBe(200);
     expect(stream.headers['content-type']).toBe('text/event-stream');
