@@ -1,0 +1,2 @@
+export * from './serve';
+export * from './tools';

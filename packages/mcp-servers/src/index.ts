@@ -1,0 +1,10 @@
+/**
+ * The runbooks project's MCP tool servers and the tool contract they follow.
+ *
+ * @packageDocumentation
+ */
+
+export * from './contract';
+export * from './exec';
+export * from './main';
+export * from './noop';

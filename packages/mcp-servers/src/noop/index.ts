@@ -1,0 +1,1 @@
+export { createNoopServer } from './server';
