@@ -20,5 +20,44 @@ export interface Config {
       /** How long a stopping backend waits for running steps to reach a boundary. Default 10s. */
       shutdownGrace?: string;
     };
+    /** The MCP tool servers runbook steps call, addressed as `<server name>/<tool>`. */
+    tools?: {
+      servers?: Array<
+        | {
+            /** Prefix of its tools' names: `kubernetes` serves `kubernetes/get-deployment`. */
+            name: string;
+            /** Default stdio: the backend starts the server as a child process. */
+            transport?: 'stdio';
+            /** The program; a bare name is looked up in node_modules/.bin, then on PATH. */
+            command: string;
+            /** Its arguments, passed as an argv array (never through a shell). */
+            args?: string[];
+            /**
+             * Environment of the server, on top of PATH and HOME (nothing else is inherited).
+             * @visibility secret
+             */
+            env?: { [name: string]: string };
+            /** Working directory of the server. */
+            cwd?: string;
+          }
+        | {
+            name: string;
+            transport: 'streamable-http';
+            /** The server's MCP endpoint, e.g. https://tools.internal/mcp. */
+            url: string;
+            /**
+             * Headers sent with every request (e.g. authorization).
+             * @visibility secret
+             */
+            headers?: { [name: string]: string };
+          }
+      >;
+      /** How long starting a server (spawn, initialize, list tools) may take. Default 30. */
+      startTimeoutSeconds?: number;
+      /** Interval of the ping health check of started servers. Default 30. */
+      healthCheckIntervalSeconds?: number;
+      /** Bytes of a tool's output kept in the record; the rest is cut off with a marker. Default 262144. */
+      maxOutputBytes?: number;
+    };
   };
 }

@@ -6,5 +6,6 @@ import { createNoopServer } from './noop';
  * @public
  */
 export async function mainNoopServer(argv: string[]) {
-  await runServerMain('runbooks-mcp-noop', createNoopServer, argv);
+  const state = { counter: 0 };
+  await runServerMain('runbooks-mcp-noop', () => createNoopServer(state), argv);
 }

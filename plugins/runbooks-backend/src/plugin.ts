@@ -5,6 +5,8 @@ import {
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { parseDuration } from '@runbooks/plugin-runbooks-common';
 import {
+  McpToolPool,
+  readMcpToolsConfig,
   runbooksToolsExtensionPoint,
   ToolInvoker,
 } from '@runbooks/plugin-runbooks-node';
@@ -65,6 +67,15 @@ export const runbooksPlugin = createBackendPlugin({
         const duration = (key: string, fallback: string) =>
           parseDuration(engine?.getOptionalString(key) ?? fallback);
 
+        const toolsConfig = readMcpToolsConfig(config);
+        const pool = new McpToolPool(
+          toolsConfig.servers,
+          toolsConfig.settings,
+          logger.child({ component: 'tools' }),
+        );
+        // tools from modules first: a module may deliberately serve a tool an MCP server also has
+        const tools = new CompositeToolInvoker([...invokers, pool]);
+
         const store = await ExecutionStore.create({ database });
         const events = new ExecutionEvents(store);
         const workerId = `${hostname()}/${process.pid}/${randomUUID().slice(
@@ -74,7 +85,7 @@ export const runbooksPlugin = createBackendPlugin({
         const runner = new ExecutionRunner({
           store,
           events,
-          tools: new CompositeToolInvoker(invokers),
+          tools,
           blastRadius: stepDeclaredBlastRadius,
           logger,
           workerId,
@@ -106,17 +117,22 @@ export const runbooksPlugin = createBackendPlugin({
             if (ids.length > 0) worker.wake();
           },
         });
-        lifecycle.addStartupHook(() => worker.start());
-        lifecycle.addShutdownHook(() =>
-          worker.stop({ graceMs: duration('shutdownGrace', '10s') }),
-        );
+        lifecycle.addStartupHook(() => {
+          pool.startHealthChecks();
+          worker.start();
+        });
+        lifecycle.addShutdownHook(async () => {
+          await worker.stop({ graceMs: duration('shutdownGrace', '10s') });
+          await pool.close();
+        });
 
         deps.httpRouter.use(
           await createRouter({
             logger,
             httpAuth: deps.httpAuth,
             userInfo: deps.userInfo,
-            runbookCatalog: new RunbookCatalog(deps.catalog, logger),
+            runbookCatalog: new RunbookCatalog(deps.catalog, logger, tools),
+            toolServers: () => pool.statuses(),
             store,
             events,
             manager,

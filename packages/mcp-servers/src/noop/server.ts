@@ -3,18 +3,20 @@ import { z } from 'zod';
 import { makePlan, registerMutatingTool, registerReadTool } from '../contract';
 
 /**
- * A server whose tools do nothing: the baseline for measuring the cost of the MCP round trip and
- * of the engine around it (benchmarks), and a minimal example of the tool contract.
+ * A server whose tools do next to nothing: the baseline for measuring the cost of the MCP round trip
+ * and of the engine around it (benchmarks), and a minimal example of the tool contract. Its state is
+ * one counter, passed in so that the servers streamable HTTP makes per request share it.
  * @public
  */
-export function createNoopServer(): McpServer {
+export function createNoopServer(
+  state: { counter: number } = { counter: 0 },
+): McpServer {
   const server = new McpServer({ name: 'runbooks-noop', version: '0.1.0' });
-  let counter = 0;
   registerReadTool(server, {
     name: 'read',
     description: 'Returns the number of applies so far; changes nothing.',
     input: { note: z.string().optional() },
-    run: async () => ({ applied: counter }),
+    run: async () => ({ applied: state.counter }),
   });
   registerMutatingTool(server, {
     name: 'change',
@@ -23,16 +25,16 @@ export function createNoopServer(): McpServer {
     input: { by: z.number().int().min(1).max(100).default(1) },
     idempotent: false,
     destructive: false,
-    snapshot: async () => ({ counter }),
+    snapshot: async () => ({ counter: state.counter }),
     plan: async input => ({
       plan: makePlan(
         [{ action: 'update', kind: 'Counter', name: 'counter', by: input.by }],
-        `- counter: ${counter}\n+ counter: ${counter + input.by}\n`,
+        `- counter: ${state.counter}\n+ counter: ${state.counter + input.by}\n`,
       ),
     }),
     apply: async input => {
-      counter += input.by;
-      return { counter };
+      state.counter += input.by;
+      return { counter: state.counter };
     },
   });
   return server;

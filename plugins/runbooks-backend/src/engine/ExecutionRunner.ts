@@ -8,11 +8,12 @@ import {
   RunbookStep,
 } from '@runbooks/plugin-runbooks-common';
 import {
+  checkStepAgainstTool,
   ToolDescription,
+  ToolInputValidator,
   ToolInvoker,
   ToolResult,
 } from '@runbooks/plugin-runbooks-node';
-import Ajv, { ValidateFunction } from 'ajv';
 import { diff as jsonDiff } from 'jsondiffpatch';
 import { isDeepStrictEqual } from 'node:util';
 import { ClaimedExecution, ExecutionStore } from './ExecutionStore';
@@ -102,8 +103,7 @@ function describeSwitches(switches: KillSwitch[]): string {
  * verify. It stops at the first step that waits for a person, needs attention, or fails.
  */
 export class ExecutionRunner {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly validator = new ToolInputValidator();
 
   constructor(private readonly options: ExecutionRunnerOptions) {}
 
@@ -401,36 +401,26 @@ export class ExecutionRunner {
     );
     if (!input) return this.fail(ctx, renderError!);
 
-    const tool = await this.options.tools.describe(step.tool);
+    const tool = await this.describe(ctx);
     if (!tool) {
       return this.fail(ctx, `no configured tool server offers ${step.tool}`);
     }
-    const problems = this.validateInput(tool, input);
-    if (problems) {
+    const problems = this.validator.problems(tool, input);
+    if (problems.length > 0) {
       return this.fail(
         ctx,
-        `input rejected by ${step.tool}'s schema: ${problems}`,
+        `input rejected by ${step.tool}'s schema: ${problems.join('; ')}`,
       );
     }
+    const mismatch = checkStepAgainstTool(step, tool);
+    if (mismatch) return this.fail(ctx, mismatch);
 
     if (!step.mutates) {
-      if (tool.annotations?.readOnlyHint !== true) {
-        return this.fail(
-          ctx,
-          `the step declares mutates: false but ${step.tool} is not declared read-only (readOnlyHint); declare the step mutating, with a dry-run`,
-        );
-      }
       const result = await this.invoke(ctx, tool, input, { dryRun: false });
       if (result.error) return this.fail(ctx, `${step.tool}: ${result.error}`);
       return this.verifyAndFinish(ctx, result.output, undefined, undefined);
     }
 
-    if (!tool.supportsDryRun) {
-      return this.fail(
-        ctx,
-        `${step.tool} offers no dry-run, so this mutating step cannot run`,
-      );
-    }
     // snapshot and dry-run change nothing: they are recorded with the plan, in one write
     const before = tool.supportsSnapshot
       ? await this.snapshot(ctx, input)
@@ -514,7 +504,7 @@ export class ExecutionRunner {
       // no approval that still holds for this plan: plan afresh and ask again
       return this.startStep(ctx);
     }
-    const tool = await this.options.tools.describe(ctx.step.tool);
+    const tool = await this.describe(ctx);
     if (!tool)
       return this.fail(
         ctx,
@@ -538,11 +528,12 @@ export class ExecutionRunner {
   /** A step that started its apply before a crash: re-run only when that cannot do harm twice. */
   private async recoverApply(ctx: StepContext): Promise<StepOutcome> {
     const { step, run } = ctx;
-    const tool = await this.options.tools.describe(step.tool);
+    const tool = await this.describe(ctx);
     if (!tool)
       return this.fail(ctx, `no configured tool server offers ${step.tool}`);
     const input = run.input as Record<string, unknown>;
-    if (step.idempotent) {
+    // both must say so: a tool that does not declare idempotentHint is treated as non-idempotent
+    if (step.idempotent && tool.annotations?.idempotentHint === true) {
       await this.options.events.append(ctx.execution.id, 'step-retried', {
         step: ctx.index,
         stepId: step.id,
@@ -784,6 +775,11 @@ export class ExecutionRunner {
     );
   }
 
+  /** The step's tool; a server that cannot be started surfaces as a ToolCallError. */
+  private async describe(ctx: StepContext) {
+    return this.guard(ctx, () => this.options.tools.describe(ctx.step.tool));
+  }
+
   private async snapshot(ctx: StepContext, input: Record<string, unknown>) {
     return this.guard(ctx, () =>
       this.options.tools.snapshot({
@@ -805,21 +801,5 @@ export class ExecutionRunner {
       }
       throw new ToolCallError(ctx.step.tool, e);
     }
-  }
-
-  private validateInput(
-    tool: ToolDescription,
-    input: unknown,
-  ): string | undefined {
-    if (!tool.inputSchema) return undefined;
-    let validate = this.validators.get(tool.name);
-    if (!validate) {
-      validate = this.ajv.compile(tool.inputSchema);
-      this.validators.set(tool.name, validate);
-    }
-    if (validate(input)) return undefined;
-    return (validate.errors ?? [])
-      .map(e => `${e.instancePath || '(input)'} ${e.message}`)
-      .join('; ');
   }
 }

@@ -16,16 +16,38 @@ import {
   RunbookEntityV1alpha1,
   validateRunbookEntity,
 } from '@runbooks/plugin-runbooks-common';
+import {
+  checkRunbookTools,
+  RunbookToolProblem,
+  ToolInputValidator,
+  ToolInvoker,
+} from '@runbooks/plugin-runbooks-node';
 
 /**
  * Reads runbooks from the catalog and resolves which apply to an entity, with the caller's
- * credentials so catalog permissions hold.
+ * credentials so catalog permissions hold. Runbooks are checked against the configured tools:
+ * one that names an unknown tool or passes input the tool's schema rejects is reported, not run.
  */
 export class RunbookCatalog {
+  private readonly validator = new ToolInputValidator();
+
   constructor(
     private readonly catalog: CatalogService,
     private readonly logger: LoggerService,
+    private readonly tools?: Pick<ToolInvoker, 'describe'>,
   ) {}
+
+  /** The problems of a runbook's steps with the configured tools. */
+  async checkTools(
+    runbook: RunbookEntityV1alpha1,
+    context?: { parameters: Record<string, unknown>; entity: Entity },
+  ): Promise<RunbookToolProblem[]> {
+    if (!this.tools) return [];
+    return checkRunbookTools(runbook, this.tools, {
+      context,
+      validator: this.validator,
+    });
+  }
 
   /** The entity, or NotFoundError. */
   async getEntity(
@@ -120,6 +142,19 @@ export class RunbookCatalog {
           .join('; ')}`,
       );
     }
+    const problems = await this.checkTools(runbook, {
+      parameters: parsed.data,
+      entity,
+    });
+    if (problems.length > 0) {
+      throw new InputError(
+        `Runbook ${
+          request.runbookRef
+        } cannot run with the configured tools: ${problems
+          .map(p => `step '${p.stepId}' (${p.tool}): ${p.message}`)
+          .join('; ')}`,
+      );
+    }
     return { runbook, entity, parameters: parsed.data };
   }
 
@@ -134,7 +169,14 @@ export class RunbookCatalog {
     for (const runbook of runbooks) {
       const appliesBy = runbookAppliesTo(runbook, entity);
       if (appliesBy.length === 0) continue;
-      items.push(describeRunbook(runbook, entity, appliesBy));
+      items.push(
+        describeRunbook(
+          runbook,
+          entity,
+          appliesBy,
+          await this.checkTools(runbook),
+        ),
+      );
     }
     items.sort((a, b) => (a.title ?? a.name).localeCompare(b.title ?? b.name));
     return { entity, items };
@@ -146,6 +188,7 @@ export function describeRunbook(
   runbook: RunbookEntityV1alpha1,
   entity: Entity,
   appliesBy: EntityRunbook['appliesBy'],
+  toolProblems: RunbookToolProblem[] = [],
 ): EntityRunbook {
   const defaults = resolveParameterDefaults(runbook.spec.parameters, entity);
   const mutating = runbook.spec.steps.filter(s => s.mutates);
@@ -181,5 +224,6 @@ export function describeRunbook(
     })),
     mutatingSteps: mutating.length,
     approval,
+    toolProblems,
   };
 }

@@ -1,3 +1,4 @@
+import { McpServerStatus } from '@runbooks/plugin-runbooks-node';
 import {
   HttpAuthService,
   LoggerService,
@@ -28,6 +29,8 @@ export interface RouterOptions {
   manager: ExecutionManager;
   /** How often an event stream looks for events written by other replicas. */
   streamPollMs?: number;
+  /** The state of the configured MCP tool servers, for `GET /tools`. */
+  toolServers?: () => McpServerStatus[];
 }
 
 const entityParams = z.object({
@@ -119,6 +122,11 @@ export async function createRouter(
   };
   const reader = (req: express.Request) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
+
+  router.get('/tools', async (req, res) => {
+    await reader(req);
+    res.json({ servers: options.toolServers?.() ?? [] });
+  });
 
   router.get('/entities/:kind/:namespace/:name/runbooks', async (req, res) => {
     const credentials = await reader(req);

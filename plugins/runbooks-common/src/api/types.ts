@@ -47,6 +47,21 @@ export interface EntityRunbook {
   steps: EntityRunbookStep[];
   mutatingSteps: number;
   approval: RunbookApprovalSummary;
+  /**
+   * Problems of its steps with the configured tools (unknown tool, input the tool's schema
+   * rejects, a mutating step on a tool without dry-run). A runbook with problems is not run.
+   */
+  toolProblems: RunbookToolProblemSummary[];
+}
+
+/**
+ * A problem of one runbook step with the tool it names.
+ * @public
+ */
+export interface RunbookToolProblemSummary {
+  stepId: string;
+  tool: string;
+  message: string;
 }
 
 /**

@@ -71,6 +71,7 @@ const response: EntityRunbooksResponse = {
       ],
       mutatingSteps: 1,
       approval: 'blast-radius',
+      toolProblems: [],
     },
   ],
 };

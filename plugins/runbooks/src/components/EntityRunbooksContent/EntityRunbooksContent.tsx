@@ -33,6 +33,15 @@ const columns: TableColumn<EntityRunbook>[] = [
             {row.description}
           </Typography>
         )}
+        {row.toolProblems.map(p => (
+          <Typography
+            key={`${p.stepId}:${p.message}`}
+            variant="body2"
+            color="error"
+          >
+            Cannot run: step {p.stepId} ({p.tool}): {p.message}
+          </Typography>
+        ))}
       </>
     ),
   },
