@@ -102,7 +102,8 @@ export function registerReadTool<S extends z.ZodRawShape>(
     {
       title: spec.title,
       description: spec.description,
-      inputSchema: spec.input,
+      // strict: a misspelt input property is an error, not silently dropped
+      inputSchema: z.strictObject(spec.input),
       annotations: {
         readOnlyHint: true,
         destructiveHint: false,
@@ -152,7 +153,7 @@ export function registerMutatingTool<S extends z.ZodRawShape, P = undefined>(
     {
       title: spec.title,
       description: spec.description,
-      inputSchema: { ...spec.input, ...contractShape },
+      inputSchema: z.strictObject({ ...spec.input, ...contractShape }),
       annotations: {
         readOnlyHint: false,
         destructiveHint: spec.destructive ?? true,

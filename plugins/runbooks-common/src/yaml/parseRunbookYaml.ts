@@ -32,6 +32,10 @@ export interface RunbookFileResult {
   runbooks: RunbookEntityV1alpha1[];
   /** Every problem, in file order. */
   issues: RunbookFileIssue[];
+  /** For each runbook (same order): the line and column of a field, by its path. */
+  locators: Array<
+    (path: Array<string | number>) => { line: number; col: number }
+  >;
 }
 
 type Range = [number, number, number?];
@@ -89,6 +93,7 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const issues: RunbookFileIssue[] = [];
   const runbooks: RunbookEntityV1alpha1[] = [];
+  const locators: RunbookFileResult['locators'] = [];
   const at = (offset: number) => {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, col: pos.col };
@@ -97,6 +102,7 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
     // an empty stream
     return {
       runbooks,
+      locators,
       issues: [{ line: 1, col: 1, message: 'the file holds no YAML document' }],
     };
   }
@@ -155,6 +161,7 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
     const result = validateRunbookEntity(value);
     if (result.ok) {
       runbooks.push(result.runbook);
+      locators.push(path => at(locate(doc, path, false)?.[0] ?? start));
       continue;
     }
     for (const issue of result.issues) {
@@ -170,5 +177,5 @@ export function parseRunbookYaml(text: string): RunbookFileResult {
     });
   }
   issues.sort((a, b) => a.line - b.line || a.col - b.col);
-  return { runbooks, issues };
+  return { runbooks, issues, locators };
 }

@@ -53,6 +53,31 @@ describe('runCli', () => {
     expect(schema.properties.spec.properties.steps.type).toBe('array');
   });
 
+  it('checks steps against the configured MCP tool servers with --tools', async () => {
+    const { out, err, io } = capture();
+    const dir = path.join(root, 'plugins/runbooks-node/fixtures/tools');
+    const file = path.join(dir, 'runbooks.yaml');
+    await expect(
+      runCli(
+        [
+          'validate',
+          '--tools',
+          '--config',
+          path.join(dir, 'app-config.yaml'),
+          file,
+        ],
+        io,
+      ),
+    ).resolves.toBe(1);
+    expect(err).toContain('--tools: 2 tool(s) from 1 of 1 server(s)');
+    expect(out).toEqual([
+      `${file}:37:13: spec.steps[0] (unknown): no configured tool server offers noop/teleport`,
+      `${file}:45:9: spec.steps[1] (too-much): input rejected by noop/change's schema: /by must be <= 100`,
+      `${file}:47:13: spec.steps[2] (sneaky): the step declares mutates: false but noop/change is not declared read-only (readOnlyHint); declare the step mutating, with a dry-run`,
+      `${file}:50:9: spec.steps[2] (sneaky): input rejected by noop/change's schema: input has unknown property 'colour'`,
+    ]);
+  }, 60_000);
+
   it('exits 2 with usage on a wrong command', async () => {
     const { err, io } = capture();
     await expect(runCli(['lint'], io)).resolves.toBe(2);

@@ -22,7 +22,12 @@ export interface RunbookFileProblem {
  */
 export interface RunbookFilesReport {
   files: string[];
-  runbooks: Array<{ file: string; runbook: RunbookEntityV1alpha1 }>;
+  runbooks: Array<{
+    file: string;
+    runbook: RunbookEntityV1alpha1;
+    /** The line and column of a field of the runbook, by its path. */
+    locate(path: Array<string | number>): { line: number; col: number };
+  }>;
   problems: RunbookFileProblem[];
 }
 
@@ -89,9 +94,9 @@ export async function validateRunbookFiles(
   for (const file of found.files) {
     const text = await fs.readFile(file, 'utf8');
     const result = parseRunbookYaml(text);
-    for (const runbook of result.runbooks) {
-      report.runbooks.push({ file, runbook });
-    }
+    result.runbooks.forEach((runbook, i) => {
+      report.runbooks.push({ file, runbook, locate: result.locators[i] });
+    });
     for (const issue of result.issues) {
       report.problems.push({ file, ...issue });
     }
