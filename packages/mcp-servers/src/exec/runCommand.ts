@@ -87,19 +87,15 @@ export function runCommand(
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (outBytes + chunk.length > max) {
-        truncated = true;
-        chunk = chunk.subarray(0, Math.max(0, max - outBytes));
-      }
+    child.stdout.on('data', (data: Buffer) => {
+      const chunk = data.subarray(0, Math.max(0, max - outBytes));
+      if (chunk.length < data.length) truncated = true;
       outBytes += chunk.length;
       if (chunk.length) out.push(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (errBytes + chunk.length > max) {
-        truncated = true;
-        chunk = chunk.subarray(0, Math.max(0, max - errBytes));
-      }
+    child.stderr.on('data', (data: Buffer) => {
+      const chunk = data.subarray(0, Math.max(0, max - errBytes));
+      if (chunk.length < data.length) truncated = true;
       errBytes += chunk.length;
       if (chunk.length) err.push(chunk);
     });

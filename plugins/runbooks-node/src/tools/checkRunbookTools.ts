@@ -62,23 +62,21 @@ export function checkStepAgainstTool(
   return undefined;
 }
 
-const hasTemplate = (value: unknown): boolean =>
-  typeof value === 'string'
-    ? value.includes('${{')
-    : Array.isArray(value)
-    ? value.some(hasTemplate)
-    : value !== null && typeof value === 'object'
-    ? Object.values(value).some(hasTemplate)
-    : false;
+/** Whether any string inside the value matches. */
+function anyString(value: unknown, test: (text: string) => boolean): boolean {
+  if (typeof value === 'string') return test(value);
+  if (Array.isArray(value)) return value.some(v => anyString(v, test));
+  if (value !== null && typeof value === 'object') {
+    return Object.values(value).some(v => anyString(v, test));
+  }
+  return false;
+}
 
-const refersToSteps = (value: unknown): boolean =>
-  typeof value === 'string'
-    ? /\$\{\{\s*steps\./.test(value)
-    : Array.isArray(value)
-    ? value.some(refersToSteps)
-    : value !== null && typeof value === 'object'
-    ? Object.values(value).some(refersToSteps)
-    : false;
+const hasTemplate = (value: unknown) =>
+  anyString(value, text => text.includes('${{'));
+
+const refersToSteps = (value: unknown) =>
+  anyString(value, text => /\$\{\{\s*steps\./.test(text));
 
 /**
  * Checks every step of a runbook against the configured tools: the tool exists, agrees with the

@@ -72,9 +72,7 @@ export function readMcpToolsConfig(config: Config): {
       });
     } else if (transport === 'streamable-http') {
       const url = server.getString('url');
-      try {
-        new URL(url);
-      } catch {
+      if (!URL.canParse(url)) {
         throw new Error(`${key}.url '${url}' is not a URL`);
       }
       servers.push({

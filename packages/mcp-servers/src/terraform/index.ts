@@ -1,0 +1,3 @@
+export { createTerraformServer } from './server';
+export type { TerraformServerOptions } from './server';
+export { mainTerraformServer } from './main';
