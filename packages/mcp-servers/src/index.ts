@@ -8,3 +8,5 @@ export * from './contract';
 export * from './exec';
 export * from './main';
 export * from './noop';
+export * from './terraform';
+export * from './demo';
