@@ -108,6 +108,11 @@ function cluster() {
       run: () => ({}),
     },
   };
+  // the same tool without any MCP annotation: the engine must treat it as non-idempotent
+  tools['k8s/scale-undeclared'] = {
+    ...tools['k8s/scale'],
+    description: { inputSchema: tools['k8s/scale'].description!.inputSchema },
+  };
   const invoker = new InProcessToolInvoker(tools, planDigest);
   return {
     state,
@@ -506,6 +511,32 @@ describe.each(databases.eachSupportedId())(
         expect(
           (await store.listEvents(execution.id)).map(e => e.type),
         ).toContain('step-retried');
+      });
+
+      it('does not repeat a step declared idempotent when its tool does not declare idempotentHint', async () => {
+        const { state, invoker } = cluster();
+        const execution = await crashedDuringApply(
+          runbook(
+            [
+              scaleStep({
+                tool: 'k8s/scale-undeclared',
+                idempotent: true,
+                verify: [],
+              }),
+            ],
+            replicasParam,
+          ),
+          { replicas: 1 },
+        );
+        startWorker(invoker);
+        const parked = await waitFor(execution.id, [
+          'needs-attention',
+          'succeeded',
+          'failed',
+        ]);
+        expect(parked.status).toBe('needs-attention');
+        expect(invoker.applies()).toEqual([]);
+        expect(state.replicas).toBe(2);
       });
 
       it('hands a non-idempotent step whose state changed to a person', async () => {
