@@ -5,7 +5,15 @@
 import { Entity } from '@backstage/catalog-model';
 import { McpServerConfig } from '@runbooks/plugin-runbooks-node';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -193,6 +201,88 @@ describe('the runbook library through the engine and the MCP servers', () => {
           }
         },
       });
+    });
+  });
+
+  describe('ansible', { skip: !has('ansible-playbook') }, () => {
+    let engine: Engine;
+    let state: string;
+    before(async () => {
+      const targets = path.join(work, 'ansible');
+      state = path.join(work, 'ansible-state');
+      cpSync(path.join(root, 'examples/targets/ansible'), targets, {
+        recursive: true,
+      });
+      // the demo inventory, with its stand-in state in this suite's own directory
+      const inventory = path.join(targets, 'inventory.yaml');
+      writeFileSync(
+        inventory,
+        readFileSync(inventory, 'utf8').replace(
+          /demo_state_dir: .*/,
+          `demo_state_dir: ${JSON.stringify(state)}`,
+        ),
+      );
+      execFileSync(
+        'ansible-playbook',
+        ['-i', inventory, path.join(targets, 'seed/seed-demo-state.yml')],
+        { stdio: 'ignore', env: { ...process.env, ANSIBLE_NOCOLOR: '1' } },
+      );
+      engine = await startEngine([
+        {
+          name: 'ansible',
+          transport: 'stdio',
+          command: process.execPath,
+          args: [bin('ansible'), '--root', targets, '--inventory', inventory],
+          env: {},
+        },
+      ]);
+    });
+    after(() => engine?.stop());
+
+    const files = (dir: string) =>
+      existsSync(dir) ? readdirSync(dir).sort() : [];
+
+    it('purge-dead-letter-queue empties the .dlq queue on every broker and leaves the live queue', async () => {
+      const dlq = (host: string) =>
+        path.join(state, host, 'rabbitmq/vhosts/%2F/queues/orders.dlq');
+      const live = path.join(
+        state,
+        'rabbitmq-1/rabbitmq/vhosts/%2F/queues/orders',
+      );
+      assert.ok(files(dlq('rabbitmq-1')).length > 0);
+      await exercise(engine, {
+        runbook: 'purge-dead-letter-queue',
+        entity: 'resource:orders-queue',
+      });
+      assert.deepEqual(files(dlq('rabbitmq-1')), []);
+      assert.deepEqual(files(dlq('rabbitmq-2')), []);
+      assert.deepEqual(files(live), ['msg-live-1.json']);
+    });
+
+    it('flush-cache-prefix deletes only the keys under the prefix', async () => {
+      const keys = path.join(state, 'redis-1/redis/keys');
+      await exercise(engine, {
+        runbook: 'flush-cache-prefix',
+        entity: 'resource:session-cache',
+        parameters: { prefix: 'fragment:' },
+      });
+      assert.deepEqual(files(keys), ['session:alice', 'session:bob']);
+    });
+
+    it('restart-systemd-service restarts the unit on every gateway host', async () => {
+      const unit = (host: string) =>
+        path.join(state, host, 'systemd/payments-gateway.service');
+      const before = files(unit('payments-gw-1')).map(f =>
+        readFileSync(path.join(unit('payments-gw-1'), f), 'utf8'),
+      );
+      await exercise(engine, {
+        runbook: 'restart-systemd-service',
+        entity: 'component:payments-gateway',
+      });
+      const after = files(unit('payments-gw-1')).map(f =>
+        readFileSync(path.join(unit('payments-gw-1'), f), 'utf8'),
+      );
+      assert.notDeepEqual(after, before);
     });
   });
 });

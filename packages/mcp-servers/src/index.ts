@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+export * from './ansible';
 export * from './contract';
 export * from './exec';
 export * from './main';

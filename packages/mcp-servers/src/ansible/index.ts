@@ -1,0 +1,3 @@
+export { createAnsibleServer } from './server';
+export type { AnsibleServerOptions } from './server';
+export { mainAnsibleServer } from './main';
