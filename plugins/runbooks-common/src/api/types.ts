@@ -72,3 +72,83 @@ export interface EntityRunbooksResponse {
   entityRef: string;
   items: EntityRunbook[];
 }
+
+/**
+ * The status of an execution.
+ * @public
+ */
+export type ExecutionStatusValue =
+  | 'queued'
+  | 'running'
+  | 'waiting-approval'
+  | 'needs-attention'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled';
+
+/**
+ * An execution as the API returns it (times as ISO strings).
+ * @public
+ */
+export interface ExecutionResponse {
+  id: string;
+  runbookRef: string;
+  runbookDigest: string;
+  entityRef: string;
+  parameters: Record<string, unknown>;
+  requester: string;
+  mode: 'dry-run' | 'execute';
+  status: ExecutionStatusValue;
+  statusMessage?: string;
+  currentStep: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/**
+ * One step of an execution as the API returns it.
+ * @public
+ */
+export interface StepRunResponse {
+  stepIndex: number;
+  stepId: string;
+  status: string;
+  phase?: string;
+  attempt: number;
+  input?: unknown;
+  plan?: { changes?: unknown[]; objectCount?: number; diff?: string };
+  planDigest?: string;
+  before?: unknown;
+  after?: unknown;
+  diff?: unknown;
+  output?: unknown;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/**
+ * Response of `GET /executions/:id`.
+ * @public
+ */
+export interface ExecutionDetailsResponse {
+  execution: ExecutionResponse;
+  steps: StepRunResponse[];
+  events: Array<{
+    seq: number;
+    type: string;
+    payload: Record<string, unknown>;
+    createdAt: string;
+  }>;
+}
+
+/**
+ * Response of `GET /executions`.
+ * @public
+ */
+export interface ExecutionListResponse {
+  items: ExecutionResponse[];
+  nextCursor?: string;
+}

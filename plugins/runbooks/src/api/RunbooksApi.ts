@@ -5,7 +5,23 @@ import {
   FetchApi,
 } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
-import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
+import {
+  EntityRunbooksResponse,
+  ExecutionDetailsResponse,
+  ExecutionListResponse,
+  ExecutionResponse,
+} from '@runbooks/plugin-runbooks-common';
+
+/**
+ * A request to run a runbook against an entity.
+ * @public
+ */
+export interface CreateExecutionRequest {
+  runbookRef: string;
+  entityRef: string;
+  parameters: Record<string, unknown>;
+  mode: 'dry-run' | 'execute';
+}
 
 /**
  * The runbooks backend, as the frontend uses it.
@@ -14,6 +30,27 @@ import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
 export interface RunbooksApi {
   /** The runbooks that apply to an entity, with parameters resolved against it. */
   getEntityRunbooks(entity: CompoundEntityRef): Promise<EntityRunbooksResponse>;
+  /** Starts an execution (400 names a bad parameter; 409 when a kill switch holds). */
+  createExecution(request: CreateExecutionRequest): Promise<ExecutionResponse>;
+  /** Recent executions, newest first. */
+  listExecutions(filter: {
+    entityRef?: string;
+    limit?: number;
+  }): Promise<ExecutionListResponse>;
+  /** One execution with its steps and events. */
+  getExecution(id: string): Promise<ExecutionDetailsResponse>;
+  /** Approves or rejects the plan a step waits with. */
+  decide(
+    id: string,
+    stepIndex: number,
+    decision: {
+      decision: 'approved' | 'rejected';
+      planDigest: string;
+      comment?: string;
+    },
+  ): Promise<ExecutionResponse>;
+  /** Cancels an execution. */
+  cancel(id: string): Promise<ExecutionResponse>;
 }
 
 /**
@@ -36,19 +73,70 @@ export class RunbooksClient implements RunbooksApi {
     },
   ) {}
 
-  async getEntityRunbooks(
-    entity: CompoundEntityRef,
-  ): Promise<EntityRunbooksResponse> {
+  private async request<T>(path: string, init?: RequestInit): Promise<T> {
     const base = await this.options.discoveryApi.getBaseUrl('runbooks');
-    const path = [entity.kind, entity.namespace, entity.name]
-      .map(encodeURIComponent)
-      .join('/');
-    const response = await this.options.fetchApi.fetch(
-      `${base}/entities/${path}/runbooks`,
-    );
+    const response = await this.options.fetchApi.fetch(`${base}${path}`, {
+      ...init,
+      headers: init?.body
+        ? { 'content-type': 'application/json', ...init.headers }
+        : init?.headers,
+    });
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }
     return response.json();
+  }
+
+  async getEntityRunbooks(
+    entity: CompoundEntityRef,
+  ): Promise<EntityRunbooksResponse> {
+    const path = [entity.kind, entity.namespace, entity.name]
+      .map(encodeURIComponent)
+      .join('/');
+    return this.request(`/entities/${path}/runbooks`);
+  }
+
+  async createExecution(
+    request: CreateExecutionRequest,
+  ): Promise<ExecutionResponse> {
+    return this.request('/executions', {
+      method: 'POST',
+      body: JSON.stringify(request),
+    });
+  }
+
+  async listExecutions(filter: {
+    entityRef?: string;
+    limit?: number;
+  }): Promise<ExecutionListResponse> {
+    const query = new URLSearchParams();
+    if (filter.entityRef) query.set('entityRef', filter.entityRef);
+    if (filter.limit) query.set('limit', String(filter.limit));
+    return this.request(`/executions?${query}`);
+  }
+
+  async getExecution(id: string): Promise<ExecutionDetailsResponse> {
+    return this.request(`/executions/${encodeURIComponent(id)}`);
+  }
+
+  async decide(
+    id: string,
+    stepIndex: number,
+    decision: {
+      decision: 'approved' | 'rejected';
+      planDigest: string;
+      comment?: string;
+    },
+  ): Promise<ExecutionResponse> {
+    return this.request(
+      `/executions/${encodeURIComponent(id)}/steps/${stepIndex}/decision`,
+      { method: 'POST', body: JSON.stringify(decision) },
+    );
+  }
+
+  async cancel(id: string): Promise<ExecutionResponse> {
+    return this.request(`/executions/${encodeURIComponent(id)}/cancel`, {
+      method: 'POST',
+    });
   }
 }

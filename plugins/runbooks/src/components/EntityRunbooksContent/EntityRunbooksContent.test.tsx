@@ -10,7 +10,7 @@ import {
   entityRouteRef,
 } from '@backstage/plugin-catalog-react';
 import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
-import { screen } from '@testing-library/react';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { rest } from 'msw';
 import { setupServer } from 'msw/node';
 import { RunbooksClient, runbooksApiRef } from '../../api';
@@ -116,6 +116,82 @@ describe('EntityRunbooksContent', () => {
     ).toBeInTheDocument();
     expect(screen.getByText('replicas*: integer 1–20')).toBeInTheDocument();
     expect(screen.getByText('token: string (secret)')).toBeInTheDocument();
+  });
+
+  it('runs a runbook from the dialog: typed fields, inline errors, dry-run by default', async () => {
+    const requests: unknown[] = [];
+    const execution = {
+      id: 'e1',
+      runbookRef: 'runbook:default/scale-deployment',
+      runbookDigest: 'sha256:x',
+      entityRef: 'component:default/checkout',
+      parameters: { deployment: 'checkout', replicas: 3 },
+      requester: 'user:default/alice',
+      mode: 'dry-run',
+      status: 'queued',
+      currentStep: 0,
+      createdAt: '2026-11-25T02:00:00.000Z',
+      updatedAt: '2026-11-25T02:00:00.000Z',
+    };
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json(response)),
+      ),
+      rest.get(`${base}/executions`, (req, res, ctx) =>
+        res(
+          ctx.json({
+            items:
+              req.url.searchParams.get('entityRef') ===
+                'component:default/checkout' && requests.length > 0
+                ? [execution]
+                : [],
+          }),
+        ),
+      ),
+      rest.post(`${base}/executions`, async (req, res, ctx) => {
+        requests.push(await req.json());
+        return res(ctx.status(201), ctx.json(execution));
+      }),
+      rest.get(`${base}/executions/e1`, (_req, res, ctx) =>
+        res(ctx.json({ execution, steps: [], events: [] })),
+      ),
+    );
+    await renderTab();
+    expect(await screen.findByText('No executions yet.')).toBeInTheDocument();
+    fireEvent.click(
+      screen.getByRole('button', { name: 'Run scale-deployment' }),
+    );
+
+    // the default comes from the entity; the required replicas field is empty, so nothing can start
+    expect(screen.getByLabelText('deployment')).toHaveValue('checkout');
+    const start = screen.getByRole('button', { name: 'Start dry-run' });
+    expect(start).toBeDisabled();
+    fireEvent.change(screen.getByLabelText('replicas'), {
+      target: { value: '50' },
+    });
+    expect(
+      screen.getByText('Too big: expected number to be <=20'),
+    ).toBeInTheDocument();
+    expect(start).toBeDisabled();
+    fireEvent.change(screen.getByLabelText('replicas'), {
+      target: { value: '3' },
+    });
+    expect(screen.getByTestId('run-summary')).toHaveTextContent(
+      'scale — kubernetes/scale (plans its change only)',
+    );
+    expect(start).toBeEnabled();
+    fireEvent.click(start);
+    await waitFor(() => expect(requests).toHaveLength(1));
+    expect(requests[0]).toEqual({
+      runbookRef: 'runbook:default/scale-deployment',
+      entityRef: 'component:default/checkout',
+      parameters: { deployment: 'checkout', replicas: 3 },
+      mode: 'dry-run',
+    });
+    expect(await screen.findByTestId('execution-e1')).toHaveTextContent(
+      'scale-deployment · dry-run · by alice',
+    );
   });
 
   it('explains how runbooks apply when none do', async () => {

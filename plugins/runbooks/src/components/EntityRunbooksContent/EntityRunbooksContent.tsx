@@ -1,4 +1,7 @@
-import { getCompoundEntityRef } from '@backstage/catalog-model';
+import {
+  getCompoundEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import {
   EmptyState,
   Progress,
@@ -8,10 +11,18 @@ import {
 } from '@backstage/core-components';
 import { useApi } from '@backstage/core-plugin-api';
 import { EntityRefLink, useEntity } from '@backstage/plugin-catalog-react';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
-import { EntityRunbook } from '@runbooks/plugin-runbooks-common';
+import {
+  EntityRunbook,
+  ExecutionResponse,
+} from '@runbooks/plugin-runbooks-common';
+import { useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { runbooksApiRef } from '../../api';
+import { EntityExecutions } from '../EntityExecutions';
+import { RunRunbookDialog } from '../RunRunbookDialog';
 import { ParametersList } from './ParametersList';
 
 const APPROVAL_LABEL: Record<EntityRunbook['approval'], string> = {
@@ -20,7 +31,7 @@ const APPROVAL_LABEL: Record<EntityRunbook['approval'], string> = {
   none: 'No (read-only)',
 };
 
-const columns: TableColumn<EntityRunbook>[] = [
+const baseColumns: TableColumn<EntityRunbook>[] = [
   {
     title: 'Runbook',
     field: 'title',
@@ -75,6 +86,8 @@ export function EntityRunbooksContent() {
   const { entity } = useEntity();
   const api = useApi(runbooksApiRef);
   const entityRef = getCompoundEntityRef(entity);
+  const [running, setRunning] = useState<EntityRunbook>();
+  const [started, setStarted] = useState<ExecutionResponse>();
   const { value, loading, error } = useAsync(
     () => api.getEntityRunbooks(entityRef),
     [api, entityRef.kind, entityRef.namespace, entityRef.name],
@@ -95,12 +108,50 @@ export function EntityRunbooksContent() {
       />
     );
   }
+  const columns: TableColumn<EntityRunbook>[] = [
+    ...baseColumns,
+    {
+      title: '',
+      sorting: false,
+      render: row => (
+        <Button
+          size="small"
+          variant="outlined"
+          color="primary"
+          aria-label={`Run ${row.name}`}
+          onClick={() => setRunning(row)}
+        >
+          Run
+        </Button>
+      ),
+    },
+  ];
   return (
-    <Table<EntityRunbook>
-      title={`Runbooks (${value.items.length})`}
-      options={{ paging: false, search: true, padding: 'dense' }}
-      columns={columns}
-      data={value.items}
-    />
+    <>
+      <Table<EntityRunbook>
+        title={`Runbooks (${value.items.length})`}
+        options={{ paging: false, search: true, padding: 'dense' }}
+        columns={columns}
+        data={value.items}
+      />
+      <Box mt={2}>
+        <EntityExecutions
+          entityRef={stringifyEntityRef(entity)}
+          started={started}
+        />
+      </Box>
+      {running && (
+        <RunRunbookDialog
+          runbook={running}
+          entityRef={stringifyEntityRef(entity)}
+          open
+          onClose={() => setRunning(undefined)}
+          onStarted={execution => {
+            setRunning(undefined);
+            setStarted(execution);
+          }}
+        />
+      )}
+    </>
   );
 }

@@ -1,0 +1,228 @@
+import { InfoCard, ResponseErrorPanel } from '@backstage/core-components';
+import { useApi } from '@backstage/core-plugin-api';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import Chip from '@material-ui/core/Chip';
+import Typography from '@material-ui/core/Typography';
+import {
+  ExecutionDetailsResponse,
+  ExecutionResponse,
+  StepRunResponse,
+} from '@runbooks/plugin-runbooks-common';
+import { useCallback, useEffect, useState } from 'react';
+import { runbooksApiRef } from '../../api';
+
+const FINAL = ['succeeded', 'failed', 'cancelled'];
+
+const statusColor = (status: string) => {
+  if (status === 'succeeded') return 'primary';
+  if (status === 'failed' || status === 'needs-attention') return 'secondary';
+  return 'default';
+};
+
+function Json(props: { value: unknown; label: string }) {
+  if (props.value === undefined || props.value === null) return null;
+  return (
+    <details>
+      <summary>
+        <Typography variant="caption">{props.label}</Typography>
+      </summary>
+      <pre style={{ whiteSpace: 'pre-wrap', fontSize: 12 }}>
+        {JSON.stringify(props.value, null, 2)}
+      </pre>
+    </details>
+  );
+}
+
+function Step(props: {
+  step: StepRunResponse;
+  execution: ExecutionResponse;
+  onDecide: (
+    step: StepRunResponse,
+    decision: 'approved' | 'rejected',
+  ) => Promise<void>;
+}) {
+  const { step, execution, onDecide } = props;
+  const waiting =
+    execution.status === 'waiting-approval' &&
+    execution.currentStep === step.stepIndex &&
+    step.status === 'waiting-approval';
+  return (
+    <Box mb={1} data-testid={`step-${step.stepId}`}>
+      <Typography variant="body2">
+        {step.stepIndex + 1}. <strong>{step.stepId}</strong>{' '}
+        <Chip size="small" label={step.status} />
+        {step.plan && (
+          <Typography variant="caption" component="span">
+            {' '}
+            plan: {step.plan.objectCount ?? 0} object(s), {step.planDigest}
+          </Typography>
+        )}
+      </Typography>
+      {step.error && (
+        <Typography variant="body2" color="error">
+          {step.error}
+        </Typography>
+      )}
+      {step.plan?.diff && (
+        <pre
+          data-testid={`plan-diff-${step.stepId}`}
+          style={{
+            whiteSpace: 'pre-wrap',
+            fontSize: 12,
+            maxHeight: 300,
+            overflow: 'auto',
+            background: 'rgba(127,127,127,0.1)',
+            padding: 8,
+          }}
+        >
+          {step.plan.diff}
+        </pre>
+      )}
+      <Json label="state diff (before → after)" value={step.diff} />
+      <Json label="output" value={step.output} />
+      {waiting && (
+        <Box>
+          <Typography variant="body2">
+            Waits for a person other than {execution.requester} to approve plan{' '}
+            {step.planDigest}.
+          </Typography>
+          <Button
+            size="small"
+            color="primary"
+            variant="contained"
+            onClick={() => onDecide(step, 'approved')}
+          >
+            Approve this plan
+          </Button>{' '}
+          <Button
+            size="small"
+            variant="outlined"
+            onClick={() => onDecide(step, 'rejected')}
+          >
+            Reject
+          </Button>
+        </Box>
+      )}
+    </Box>
+  );
+}
+
+function ExecutionDetails(props: { id: string; onChange: () => void }) {
+  const api = useApi(runbooksApiRef);
+  const [details, setDetails] = useState<ExecutionDetailsResponse>();
+  const [error, setError] = useState<Error>();
+  const load = useCallback(
+    () => api.getExecution(props.id).then(setDetails, setError),
+    [api, props.id],
+  );
+  useEffect(() => {
+    load();
+    // until the live stream view lands, a running execution is refreshed every second
+    const timer = setInterval(() => {
+      if (!details || !FINAL.includes(details.execution.status)) load();
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [load, details]);
+  if (error) return <ResponseErrorPanel error={error} />;
+  if (!details) return <Typography variant="body2">Loading…</Typography>;
+  const onDecide = async (
+    step: StepRunResponse,
+    decision: 'approved' | 'rejected',
+  ) => {
+    try {
+      await api.decide(details.execution.id, step.stepIndex, {
+        decision,
+        planDigest: step.planDigest!,
+      });
+      setError(undefined);
+      props.onChange();
+      await load();
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  return (
+    <Box pl={2}>
+      {details.execution.statusMessage && (
+        <Typography variant="body2" gutterBottom>
+          {details.execution.statusMessage}
+        </Typography>
+      )}
+      {details.steps.map(step => (
+        <Step
+          key={step.stepIndex}
+          step={step}
+          execution={details.execution}
+          onDecide={onDecide}
+        />
+      ))}
+    </Box>
+  );
+}
+
+/**
+ * The recent executions of runbooks against this entity, each with its steps, plans, diffs and
+ * (for a step waiting for approval) the approve / reject buttons.
+ * @public
+ */
+export function EntityExecutions(props: {
+  entityRef: string;
+  /** Changes when a new execution was started here, to reload and open it. */
+  started?: ExecutionResponse;
+}) {
+  const api = useApi(runbooksApiRef);
+  const [items, setItems] = useState<ExecutionResponse[]>([]);
+  const [open, setOpen] = useState<string | undefined>(props.started?.id);
+  const [error, setError] = useState<Error>();
+  const load = useCallback(
+    () =>
+      api
+        .listExecutions({ entityRef: props.entityRef, limit: 10 })
+        .then(r => setItems(r.items), setError),
+    [api, props.entityRef],
+  );
+  useEffect(() => {
+    load();
+    if (props.started) setOpen(props.started.id);
+  }, [load, props.started]);
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (items.some(i => !FINAL.includes(i.status))) load();
+    }, 2000);
+    return () => clearInterval(timer);
+  }, [items, load]);
+
+  return (
+    <InfoCard title="Recent executions">
+      {error && <ResponseErrorPanel error={error} />}
+      {items.length === 0 && (
+        <Typography variant="body2">No executions yet.</Typography>
+      )}
+      {items.map(item => (
+        <Box key={item.id} mb={1} data-testid={`execution-${item.id}`}>
+          <Button
+            size="small"
+            onClick={() => setOpen(open === item.id ? undefined : item.id)}
+          >
+            {open === item.id ? '▾' : '▸'}
+          </Button>
+          <Typography variant="body2" component="span">
+            {item.runbookRef.replace(/^runbook:default\//, '')} · {item.mode} ·
+            by {item.requester.replace(/^user:default\//, '')} ·{' '}
+            {new Date(item.createdAt).toLocaleString()}{' '}
+          </Typography>
+          <Chip
+            size="small"
+            color={statusColor(item.status)}
+            label={item.status}
+            data-testid="execution-status"
+          />
+          {open === item.id && (
+            <ExecutionDetails id={item.id} onChange={load} />
+          )}
+        </Box>
+      ))}
+    </InfoCard>
+  );
+}

@@ -1,0 +1,1 @@
+export { EntityExecutions } from './EntityExecutions';

@@ -1,0 +1,1 @@
+export { RunRunbookDialog } from './RunRunbookDialog';
