@@ -7,6 +7,7 @@
 export * from './ansible';
 export * from './contract';
 export * from './exec';
+export * from './kubernetes';
 export * from './main';
 export * from './noop';
 export * from './terraform';

@@ -1,0 +1,5 @@
+export * from './fake';
+export { Kubectl } from './Kubectl';
+export type { KubectlOptions } from './Kubectl';
+export * from './KubernetesServer';
+export * from './main';
