@@ -24,7 +24,11 @@ import { bin, demoEntities, libraryRunbooks, startEngine } from './harness';
 /** A binary the suite needs: present, or (outside CI) the suite skips and says why. */
 function has(binary: string): boolean {
   try {
-    execFileSync(binary, ['--version'], { stdio: 'ignore' });
+    execFileSync(
+      binary,
+      binary === 'kubectl' ? ['version', '--client'] : ['--version'],
+      { stdio: 'ignore' },
+    );
     return true;
   } catch {
     if (process.env.CI === 'true') {
@@ -283,6 +287,162 @@ describe('the runbook library through the engine and the MCP servers', () => {
         readFileSync(path.join(unit('payments-gw-1'), f), 'utf8'),
       );
       assert.notDeepEqual(after, before);
+    });
+  });
+
+  describe('kubernetes', { skip: !has('kubectl') }, () => {
+    let engine: Engine;
+    const read = async (tool: string, input: Record<string, unknown>) => {
+      const result = await engine.pool.invoke({
+        tool: `kubernetes/${tool}`,
+        input,
+        dryRun: false,
+        idempotencyKey: 'test-read',
+        signal: new AbortController().signal,
+        timeoutMs: 60_000,
+      });
+      assert.equal(result.error, undefined, result.error ?? '');
+      return result.output as any;
+    };
+    before(async () => {
+      // kubectl against the Kubernetes API fake seeded with the demo shop (in the server process)
+      engine = await startEngine([
+        {
+          name: 'kubernetes',
+          transport: 'stdio',
+          command: process.execPath,
+          args: [bin('kubernetes'), '--demo-cluster'],
+          env: {},
+        },
+      ]);
+    });
+    after(() => engine?.stop());
+
+    it('restart-deployment rolls every pod of checkout', async () => {
+      const pods = async () =>
+        (
+          await read('list-pods', {
+            namespace: 'shop',
+            labelSelector: 'app=checkout',
+          })
+        ).items
+          .map((p: any) => p.name)
+          .sort();
+      const before = await pods();
+      await exercise(engine, {
+        runbook: 'restart-deployment',
+        entity: 'component:checkout',
+      });
+      const after = await pods();
+      assert.equal(after.length, before.length);
+      assert.deepEqual(
+        after.filter((p: string) => before.includes(p)),
+        [],
+        'every pod was replaced',
+      );
+    });
+
+    it('scale-deployment sets the replica count', async () => {
+      await exercise(engine, {
+        runbook: 'scale-deployment',
+        entity: 'component:inventory',
+        parameters: { replicas: 4 },
+      });
+      const deployment = await read('get-deployment', {
+        namespace: 'shop',
+        name: 'inventory',
+      });
+      assert.equal(deployment.replicas, 4);
+      assert.equal(deployment.availableReplicas, 4);
+    });
+
+    it('delete-crashlooping-pod deletes the pod and its replacement comes up', async () => {
+      const { items } = await read('list-pods', {
+        namespace: 'shop',
+        labelSelector: 'app=storefront',
+      });
+      const victim = items[0].name;
+      await exercise(engine, {
+        runbook: 'delete-crashlooping-pod',
+        entity: 'component:storefront',
+        parameters: { pod: victim },
+      });
+      const now = await read('list-pods', {
+        namespace: 'shop',
+        labelSelector: 'app=storefront',
+      });
+      assert.ok(!now.items.some((p: any) => p.name === victim));
+      assert.equal(now.items.length, items.length);
+    });
+
+    it('rollback-deployment returns to the previous revision', async () => {
+      const history = await read('rollout-history', {
+        namespace: 'shop',
+        deployment: 'catalog-service',
+      });
+      await exercise(engine, {
+        runbook: 'rollback-deployment',
+        entity: 'component:catalog-service',
+        parameters: { reason: 'INC-1234: bad release' },
+      });
+      const after = await read('rollout-history', {
+        namespace: 'shop',
+        deployment: 'catalog-service',
+      });
+      assert.notEqual(after.currentRevision, history.currentRevision);
+    });
+
+    it('rotate-secret writes a new value and restarts the consumers, never showing a value', async () => {
+      const before = await read('get-secret-metadata', {
+        namespace: 'shop',
+        name: 'checkout-api-token',
+      });
+      const run = await exercise(engine, {
+        runbook: 'rotate-secret',
+        entity: 'component:checkout',
+        parameters: { secret: 'checkout-api-token', key: 'token' },
+      });
+      const after = await read('get-secret-metadata', {
+        namespace: 'shop',
+        name: 'checkout-api-token',
+      });
+      assert.notEqual(after.resourceVersion, before.resourceVersion);
+      // the demo secret's seeded value appears nowhere in the record of the run
+      const record = JSON.stringify(run);
+      assert.ok(!record.includes('demo-checkout'), 'a secret value leaked');
+    });
+
+    it('drain-node then uncordon-node: evictions respect PodDisruptionBudgets', async () => {
+      // a node whose pods may all be evicted (the demo payments budget allows no disruption)
+      let node: string | undefined;
+      for (const candidate of ['shop-node-1', 'shop-node-2', 'shop-node-3']) {
+        const { items } = await read('list-pdbs', { node: candidate });
+        if (
+          items.every(
+            (b: any) => b.disruptionsAllowed > 0 || b.pods?.length === 0,
+          )
+        ) {
+          node = candidate;
+          break;
+        }
+      }
+      assert.ok(node, 'a node without blocking budgets');
+      await exercise(engine, {
+        runbook: 'drain-node',
+        entity: 'resource:shop-cluster',
+        parameters: { node },
+      });
+      const drained = await read('get-node', { name: node });
+      assert.equal(drained.unschedulable, true);
+      await exercise(engine, {
+        runbook: 'uncordon-node',
+        entity: 'resource:shop-cluster',
+        parameters: { node },
+      });
+      assert.equal(
+        (await read('get-node', { name: node })).unschedulable,
+        false,
+      );
     });
   });
 });

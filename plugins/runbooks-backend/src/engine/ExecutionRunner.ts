@@ -369,6 +369,29 @@ export class ExecutionRunner {
 
   private async startStep(ctx: StepContext): Promise<StepOutcome> {
     const { step, execution } = ctx;
+    if (
+      execution.mode === 'dry-run' &&
+      !step.mutates &&
+      ctx.runbook.spec.steps.slice(0, ctx.index).some(s => s.mutates)
+    ) {
+      // it would observe (or wait for) the state after a change that was only planned
+      const reason =
+        'not run in a dry-run: it reads the state after a change that was only planned';
+      await this.update(
+        ctx,
+        {
+          status: 'skipped',
+          phase: 'done',
+          error: reason,
+          finishedAt: new Date(),
+        },
+        {
+          type: 'step-skipped',
+          payload: { step: ctx.index, stepId: step.id, reason },
+        },
+      );
+      return 'next';
+    }
     let input: Record<string, unknown> | undefined;
     let renderError: string | undefined;
     try {

@@ -275,6 +275,34 @@ describe.each(databases.eachSupportedId())(
       });
     });
 
+    it('in dry-run mode does not run the read steps that follow a planned change', async () => {
+      const { invoker } = cluster();
+      startWorker(invoker);
+      const check = {
+        id: 'check',
+        tool: 'k8s/get',
+        mutates: false,
+        verify: ['output.replicas == parameters.replicas'],
+      };
+      const execution = await create(
+        runbook([readStep, scaleStep(), check], replicasParam),
+        'dry-run',
+        { replicas: 5 },
+      );
+      expect(
+        (await waitFor(execution.id, ['succeeded', 'failed'])).status,
+      ).toBe('succeeded');
+      const steps = await store.getSteps(execution.id);
+      expect(steps.map(s => s.status)).toEqual([
+        'succeeded',
+        'succeeded',
+        'skipped',
+      ]);
+      expect(steps[2].error).toMatch(/change that was only planned/);
+      // the read before the change ran; the one after did not
+      expect(invoker.calls.filter(c => c.tool === 'k8s/get').length).toBe(1);
+    });
+
     it('waits for approval without holding a worker, across a restart, and applies the approved plan', async () => {
       const { state, invoker } = cluster();
       const first = startWorker(invoker, 'before-restart');

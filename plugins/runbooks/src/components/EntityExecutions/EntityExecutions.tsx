@@ -60,7 +60,10 @@ function Step(props: {
         )}
       </Typography>
       {step.error && (
-        <Typography variant="body2" color="error">
+        <Typography
+          variant="body2"
+          color={step.status === 'skipped' ? 'textSecondary' : 'error'}
+        >
           {step.error}
         </Typography>
       )}
