@@ -201,3 +201,81 @@ test('every component of the demo catalog has the Runbooks tab', async () => {
   );
   await page.close();
 });
+
+/** Waits until the newest execution in the Recent executions card has one of the statuses. */
+async function newestExecutionStatus(page, statuses, timeout = 90_000) {
+  const chip = page
+    .locator('[data-testid^="execution-"]')
+    .first()
+    .getByTestId('execution-status');
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = (await chip.textContent({ timeout }))?.trim();
+    if (statuses.includes(text)) return text;
+    if (Date.now() > deadline) {
+      throw new Error(`the newest execution is ${text}, not ${statuses}`);
+    }
+    await page.waitForTimeout(500);
+  }
+}
+
+test('alice dry-runs and executes runbooks from the tab; bob approves the plan that needs a second person', async () => {
+  const alice = await signedInPage('alice');
+  await alice.goto(`${APP}/catalog/default/component/checkout/runbooks`);
+  await alice.getByText('Runbooks (5)').waitFor({ timeout: 60_000 });
+
+  // a dry-run of scale-deployment: typed field, inline error, then the plan from the demo cluster
+  await alice.getByRole('button', { name: 'Run scale-deployment' }).click();
+  await alice.getByLabel('replicas').fill('50');
+  await alice.getByText('Too big: expected number to be <=20').waitFor();
+  await alice.getByLabel('replicas').fill('4');
+  await alice.getByRole('button', { name: 'Start dry-run' }).click();
+  assert.equal(
+    await newestExecutionStatus(alice, ['succeeded', 'failed']),
+    'succeeded',
+  );
+  await alice.getByTestId('plan-diff-scale').waitFor({ timeout: 30_000 });
+  assert.match(
+    await alice.getByTestId('plan-diff-scale').textContent(),
+    /replicas: 4/,
+  );
+
+  // rollback needs an approval: alice executes it, it waits for someone else
+  await alice.getByRole('button', { name: 'Run rollback-deployment' }).click();
+  await alice.getByLabel('reason').fill('INC-42: the new release returns 500s');
+  await alice.getByLabel('Execute').check();
+  await alice.getByRole('button', { name: 'Execute' }).click();
+  assert.equal(
+    await newestExecutionStatus(alice, ['waiting-approval', 'failed']),
+    'waiting-approval',
+  );
+  await alice.screenshot({
+    path: path.join(artifacts, 'checkout-run-waiting.png'),
+    fullPage: true,
+  });
+
+  const bob = await signedInPage('bob');
+  await bob.goto(`${APP}/catalog/default/component/checkout/runbooks`);
+  await bob.getByText('Recent executions').waitFor({ timeout: 60_000 });
+  await bob
+    .locator('[data-testid^="execution-"]')
+    .first()
+    .getByRole('button')
+    .first()
+    .click();
+  await bob.getByRole('button', { name: 'Approve this plan' }).click();
+  assert.equal(
+    await newestExecutionStatus(bob, [
+      'succeeded',
+      'failed',
+      'needs-attention',
+    ]),
+    'succeeded',
+  );
+  await bob.screenshot({
+    path: path.join(artifacts, 'checkout-run-approved.png'),
+    fullPage: true,
+  });
+  await alice.close();
+  await bob.close();
+});
