@@ -134,13 +134,22 @@ async function main() {
     overheadVsInProcessP50Ms: round(quantile(values, 0.5) - base),
   }));
 
-  const servers: Array<{ name: string; args: string[]; env?: Record<string, string> }> = [
+  const servers: Array<{
+    name: string;
+    args: string[];
+    env?: Record<string, string>;
+  }> = [
     { name: 'noop', args: [] },
     { name: 'kubernetes', args: ['--demo-cluster'] },
     { name: 'terraform', args: ['--demo'] },
     { name: 'ansible', args: ['--demo'] },
   ];
-  const starts: Array<{ server: string; p50Ms: number; maxMs: number; tools: number }> = [];
+  const starts: Array<{
+    server: string;
+    p50Ms: number;
+    maxMs: number;
+    tools: number;
+  }> = [];
   const startRounds = Number(process.env.BENCH_START_ROUNDS ?? 5);
   const startSamples: Record<string, number[]> = {};
   const toolCounts: Record<string, number> = {};
@@ -177,7 +186,9 @@ async function main() {
     });
   }
 
-  process.stdout.write('\nMCP tool call round trip (noop/read, through McpToolPool)\n');
+  process.stdout.write(
+    '\nMCP tool call round trip (noop/read, through McpToolPool)\n',
+  );
   // eslint-disable-next-line no-console
   console.table(roundTrip);
   process.stdout.write(
@@ -189,7 +200,13 @@ async function main() {
   writeFileSync(
     path.join(artifacts, 'bench-mcp.json'),
     JSON.stringify(
-      { measuredAt: new Date().toISOString(), rounds, callsPerRound, roundTrip, starts },
+      {
+        measuredAt: new Date().toISOString(),
+        rounds,
+        callsPerRound,
+        roundTrip,
+        starts,
+      },
       null,
       2,
     ),
