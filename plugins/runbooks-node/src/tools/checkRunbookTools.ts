@@ -4,6 +4,7 @@ import {
   RunbookStep,
 } from '@runbooks/plugin-runbooks-common';
 import Ajv, { ValidateFunction } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
 import { ToolDescription, ToolInvoker } from './ToolInvoker';
 
 /**
@@ -12,17 +13,29 @@ import { ToolDescription, ToolInvoker } from './ToolInvoker';
  * @public
  */
 export class ToolInputValidator {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
-  private readonly cache = new WeakMap<object, ValidateFunction>();
+  private readonly draft7 = new Ajv({ strict: false, allErrors: true });
+  private readonly draft2020 = new Ajv2020({ strict: false, allErrors: true });
+  private readonly cache = new WeakMap<object, ValidateFunction | string>();
 
   /** The problems, one line each, or an empty list. */
   problems(tool: ToolDescription, input: unknown): string[] {
     if (!tool.inputSchema) return [];
     let validate = this.cache.get(tool.inputSchema);
     if (!validate) {
-      validate = this.ajv.compile(tool.inputSchema);
-      this.cache.set(tool.inputSchema, validate);
+      const schema = tool.inputSchema;
+      try {
+        validate = String(schema.$schema ?? '').includes('2020-12')
+          ? this.draft2020.compile(schema)
+          : this.draft7.compile(schema);
+      } catch (e) {
+        // a schema we cannot read is the tool's problem, reported like any other
+        validate = `the input schema of ${tool.name} cannot be used: ${
+          (e as Error).message
+        }`;
+      }
+      this.cache.set(schema, validate);
     }
+    if (typeof validate === 'string') return [validate];
     if (validate(input)) return [];
     return (validate.errors ?? []).map(e =>
       e.keyword === 'additionalProperties'

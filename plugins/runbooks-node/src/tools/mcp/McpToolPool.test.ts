@@ -171,16 +171,27 @@ describe('McpToolPool', () => {
     expect(pool.statuses()[1].starts).toBe(2);
   }, 30_000);
 
-  it('times out a hanging call and a frozen server, then works again', async () => {
+  it('times out a hanging call without restarting a server that still answers', async () => {
+    const first = await pool.invoke(call('faulty/echo', { value: 'a' }));
     await expect(
       pool.invoke(call('faulty/hang', {}, { timeoutMs: 300 })),
     ).rejects.toThrow(/faulty\/hang timed out after 300 ms/);
+    // other executions' calls on the same server are not cut off: it is the same process
+    const again = await pool.invoke(call('faulty/echo', { value: 'b' }));
+    expect((again.output as any).pid).toBe((first.output as any).pid);
+    expect(pool.statuses()[1].starts).toBe(1);
+  }, 30_000);
+
+  it('restarts a frozen server after a timeout, then works again', async () => {
+    const first = await pool.invoke(call('faulty/echo', { value: 'a' }));
     await expect(
       pool.invoke(call('faulty/freeze', {}, { timeoutMs: 300 })),
     ).rejects.toThrow(/timed out/);
-    // the frozen server was replaced: the next call gets an answer at once
+    // the frozen server was replaced: the next call gets an answer from a new process
     const ok = await pool.invoke(call('faulty/echo', { value: 'c' }));
     expect((ok.output as any).value).toBe('c');
+    expect((ok.output as any).pid).not.toBe((first.output as any).pid);
+    expect(pool.statuses()[1].starts).toBe(2);
   }, 30_000);
 
   it('aborts a call when the signal fires', async () => {

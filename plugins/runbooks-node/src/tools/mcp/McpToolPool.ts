@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { checkToolPlan, planDigest } from '../contract';
@@ -32,6 +32,8 @@ export interface McpServerStatus {
 }
 
 const CONTRACT_INPUTS = ['dryRun', 'expectedPlanDigest', 'snapshot'];
+/** A server that pages tools/list beyond this is treated as broken rather than followed forever. */
+const MAX_TOOL_PAGES = 100;
 const RESTART_BACKOFF_MS = [0, 1000, 2000, 5000, 10000, 30000];
 
 /** A tool call failed in the transport or the server (crash, timeout, malformed answer). */
@@ -176,7 +178,13 @@ class McpServerConnection {
       await client.connect(transport, { timeout });
       const tools: Tool[] = [];
       let cursor: string | undefined;
+      let pages = 0;
       do {
+        if (++pages > MAX_TOOL_PAGES) {
+          throw new Error(
+            `tools/list did not end after ${MAX_TOOL_PAGES} pages`,
+          );
+        }
         const page = await client.listTools(cursor ? { cursor } : {}, {
           timeout,
         });
@@ -201,6 +209,10 @@ class McpServerConnection {
       throw new ToolServerError(
         `tool server ${this.config.name} could not be started: ${this.status.lastError}`,
       );
+    }
+    if (this.closed) {
+      await client.close().catch(() => {});
+      throw new ToolServerError(`tool server ${this.config.name} is shut down`);
     }
     client.onclose = () => {
       if (this.client === client) {
@@ -229,25 +241,31 @@ class McpServerConnection {
     return this.tools.get(name);
   }
 
-  /** Drops the connection (and kills a stdio server) so the next use starts it afresh. */
-  async restart(reason: string) {
-    const client = this.client;
+  /**
+   * Drops this client's connection (and kills a stdio server) so the next use starts it afresh;
+   * nothing happens when the connection was already replaced.
+   */
+  async restart(client: Client, reason: string) {
+    if (this.client !== client) return;
     this.client = undefined;
-    if (client) {
-      this.logger.warn(`Restarting tool server ${this.config.name}: ${reason}`);
-      this.status.state = 'failed';
-      this.status.lastError = reason;
-      await client.close().catch(() => {});
-    }
+    this.logger.warn(`Restarting tool server ${this.config.name}: ${reason}`);
+    this.status.state = 'failed';
+    this.status.lastError = reason;
+    await client.close().catch(() => {});
   }
 
-  async ping(timeoutMs: number): Promise<void> {
-    const client = this.client;
-    if (!client) return;
+  /** Pings the server; one that does not answer in time is restarted. Resolves whether it answered. */
+  async ping(timeoutMs: number, client = this.client): Promise<boolean> {
+    if (!client) return false;
     try {
       await client.ping({ timeout: timeoutMs });
+      return true;
     } catch (e) {
-      await this.restart(`health check failed: ${(e as Error).message}`);
+      await this.restart(
+        client,
+        `health check failed: ${(e as Error).message}`,
+      );
+      return false;
     }
   }
 
@@ -370,12 +388,17 @@ export class McpToolPool implements ToolInvoker {
     if (!target)
       throw new ToolServerError(`no configured tool server offers ${tool}`);
     const client = await target.connection.connect();
+    // a per-call signal: the execution's own signal lives long and would collect a listener per call
+    const controller = new AbortController();
+    const forward = () => controller.abort(options.signal.reason);
+    if (options.signal.aborted) forward();
+    options.signal.addEventListener('abort', forward, { once: true });
     try {
       const result = await client.callTool(
         { name: target.name, arguments: args },
         undefined,
         {
-          signal: options.signal,
+          signal: controller.signal,
           timeout: options.timeoutMs,
           maxTotalTimeout: options.timeoutMs,
         },
@@ -386,21 +409,25 @@ export class McpToolPool implements ToolInvoker {
         isError: result.isError === true,
       };
     } catch (e) {
-      const message = (e as Error)?.message ?? String(e);
       if (options.signal.aborted) throw e;
-      if (/timed out|timeout/i.test(message)) {
-        // a server that does not answer in time may be stuck on every call: start it afresh
-        await target.connection.restart(`a call of ${tool} timed out`);
+      const code = e instanceof McpError ? e.code : undefined;
+      if (code === ErrorCode.RequestTimeout) {
+        // only a server that no longer answers pings is restarted: others' calls may be in flight
+        await target.connection.ping(2000, client);
         throw new ToolServerError(
           `${tool} timed out after ${options.timeoutMs} ms`,
         );
       }
-      if (/closed/i.test(message)) {
+      if (code === ErrorCode.ConnectionClosed) {
         throw new ToolServerError(
           `tool server ${target.connection.config.name} exited during the call of ${tool}`,
         );
       }
-      throw new ToolServerError(`${tool} failed: ${message}`);
+      throw new ToolServerError(
+        `${tool} failed: ${(e as Error)?.message ?? String(e)}`,
+      );
+    } finally {
+      options.signal.removeEventListener('abort', forward);
     }
   }
 
@@ -431,9 +458,15 @@ export class McpToolPool implements ToolInvoker {
     }
     const result = await this.call(call.tool, args, call);
     if (result.isError) {
+      const text = result.text || 'the tool reported an error';
       return {
         output: undefined,
-        error: String(cap(result.text || 'the tool reported an error', max)),
+        error:
+          text.length > max
+            ? `${text.slice(0, max)}…[error truncated: ${
+                text.length
+              } characters]`
+            : text,
       };
     }
     const output = result.structured ?? parseText(result.text);
