@@ -13,6 +13,29 @@ export interface RunCommandOptions {
   /** Bytes kept of stdout and of stderr each; the rest is dropped and `truncated` set. */
   maxOutputBytes?: number;
   stdin?: string;
+  /** How the child is asked to stop on timeout, abort or server exit (default SIGTERM). */
+  killSignal?: NodeJS.Signals;
+  /** How long it may take to stop before SIGKILL (default 2 s). */
+  killGraceMs?: number;
+}
+
+/** Process groups of the commands running now, with the signal that stops each. */
+const running = new Map<number, NodeJS.Signals>();
+let exitHookInstalled = false;
+
+/**
+ * Asks every running command's process group to stop (with its own kill signal). Called when the
+ * server exits, so a killed or restarted server leaves no CLI running unsupervised.
+ * @public
+ */
+export function stopRunningCommands() {
+  for (const [pid, signal] of running) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /**
@@ -31,7 +54,8 @@ export interface CommandResult {
 
 /**
  * Runs a program with an argv array, never through a shell. The child gets its own process group,
- * which is killed (SIGTERM, then SIGKILL after 2 s) on timeout or abort.
+ * which is asked to stop (SIGTERM unless told otherwise, then SIGKILL after the grace period) on
+ * timeout, abort, or when this process exits.
  * @public
  */
 export function runCommand(
@@ -40,6 +64,11 @@ export function runCommand(
   options: RunCommandOptions,
 ): Promise<CommandResult> {
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
+  const killSignal = options.killSignal ?? 'SIGTERM';
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', stopRunningCommands);
+  }
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new Error(`${file} not started: aborted`));
@@ -52,6 +81,7 @@ export function runCommand(
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) running.set(child.pid, killSignal);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -64,7 +94,7 @@ export function runCommand(
     const kill = () => {
       if (child.exitCode !== null || child.pid === undefined) return;
       try {
-        process.kill(-child.pid, 'SIGTERM');
+        process.kill(-child.pid, killSignal);
       } catch {
         // already gone
       }
@@ -74,7 +104,7 @@ export function runCommand(
         } catch {
           // already gone
         }
-      }, 2000);
+      }, options.killGraceMs ?? 2000);
       killTimer.unref();
     };
     const timer = setTimeout(() => {
@@ -100,11 +130,13 @@ export function runCommand(
       if (chunk.length) err.push(chunk);
     });
     child.on('error', e => {
+      if (child.pid !== undefined) running.delete(child.pid);
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       reject(new Error(`${file} could not be started: ${e.message}`));
     });
     child.on('close', code => {
+      if (child.pid !== undefined) running.delete(child.pid);
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 
@@ -110,11 +110,17 @@ export function objectDiff(
   );
 }
 
-/** A short digest of a secret value, for snapshots (never the value itself). */
+/** Keyed per server process, so a stored digest cannot be used to guess a value offline. */
+const VALUE_DIGEST_KEY = randomBytes(32);
+
+/**
+ * A short keyed digest of a secret value, for snapshots (never the value itself): equal values give
+ * equal digests within one server process, and nothing outside it can test a guess against one.
+ */
 export function valueDigest(base64: string | undefined): string {
   if (base64 === undefined) return '<absent>';
   const bytes = Buffer.from(base64, 'base64');
-  return `sha256:${createHash('sha256')
+  return `hmac-sha256:${createHmac('sha256', VALUE_DIGEST_KEY)
     .update(bytes)
     .digest('hex')
     .slice(0, 16)}`;

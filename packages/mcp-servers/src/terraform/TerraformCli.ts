@@ -95,6 +95,9 @@ export class TerraformCli {
         env: this.env,
         timeoutMs: this.options.timeoutMs,
         signal,
+        // terraform saves its state and releases its lock on an interrupt; a kill would lose both
+        killSignal: 'SIGINT',
+        killGraceMs: 120_000,
       },
     ).catch(e => {
       throw new ToolError(`terraform ${args[0]}: ${(e as Error).message}`);

@@ -10,7 +10,9 @@ import { createTerraformServer, TerraformServerOptions } from './server';
 
 /**
  * Entry of `runbooks-mcp-terraform`: `--root <dir>` (repeatable) and the roots in
- * `RUNBOOKS_TERRAFORM_ROOTS` (separated by the path delimiter), `--state-dir <dir>`, `--http <port>`.
+ * `RUNBOOKS_TERRAFORM_ROOTS` (separated by the path delimiter), `--state-dir <dir>`, `--pass-env <NAME>`
+ * (repeatable: environment variables terraform may see, such as provider credentials), `--demo`,
+ * `--http <port>`.
  * @public
  */
 export async function mainTerraformServer(argv: string[]) {
@@ -23,6 +25,7 @@ export async function mainTerraformServer(argv: string[]) {
       http: { type: 'string' },
       host: { type: 'string' },
       demo: { type: 'boolean' },
+      'pass-env': { type: 'string', multiple: true },
     },
     strict: true,
     allowPositionals: false,
@@ -59,7 +62,13 @@ export async function mainTerraformServer(argv: string[]) {
       `--timeout-ms must be a positive integer, not ${values['timeout-ms']}`,
     );
   }
-  const options: TerraformServerOptions = { roots, stateDir, timeoutMs };
+  const options: TerraformServerOptions = {
+    roots,
+    stateDir,
+    timeoutMs,
+    // provider credentials and TF_VAR_* reach terraform only when named here
+    passEnv: values['pass-env'],
+  };
   // one server made up front: a bad root fails the start, not the first call
   await createTerraformServer(options).close();
   if (demo) {
