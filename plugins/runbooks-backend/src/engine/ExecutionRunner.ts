@@ -557,13 +557,57 @@ export class ExecutionRunner {
     const input = run.input as Record<string, unknown>;
     // both must say so: a tool that does not declare idempotentHint is treated as non-idempotent
     if (step.idempotent && tool.annotations?.idempotentHint === true) {
-      await this.options.events.append(ctx.execution.id, 'step-retried', {
-        step: ctx.index,
-        stepId: step.id,
-        reason:
-          'the step is idempotent; its apply is repeated with the same idempotency key',
-      });
-      return this.apply(ctx, tool, input, run.planDigest!, run.before);
+      // the approval holds for one plan: re-plan to learn whether that plan still stands
+      const fresh = await this.invoke(ctx, tool, input, { dryRun: true });
+      if (!fresh.error && fresh.planDigest === run.planDigest) {
+        await this.options.events.append(ctx.execution.id, 'step-retried', {
+          step: ctx.index,
+          stepId: step.id,
+          reason:
+            'the step is idempotent and its approved plan still stands; its apply is repeated with the same idempotency key',
+        });
+        return this.apply(ctx, tool, input, run.planDigest!, run.before);
+      }
+      if (!fresh.error && fresh.plan && fresh.plan.changes.length === 0) {
+        await this.options.events.append(ctx.execution.id, 'step-recovered', {
+          step: ctx.index,
+          stepId: step.id,
+          reason:
+            'the state already shows the change (the fresh plan changes nothing): the apply had completed',
+        });
+        const after = tool.supportsSnapshot
+          ? await this.snapshot(ctx, input)
+          : undefined;
+        await this.update(ctx, {
+          after,
+          diff: tool.supportsSnapshot
+            ? jsonDiff(run.before, after) ?? null
+            : undefined,
+          phase: 'verify',
+        });
+        const problem = this.verify(step.verify ?? [], {
+          output: null,
+          parameters: ctx.execution.parameters,
+          entity: ctx.execution.entitySnapshot,
+          before: run.before ?? null,
+          after: after ?? null,
+        });
+        if (problem) {
+          return this.attention(
+            ctx,
+            `Step '${step.id}': the state shows its change in place, but its verify could not confirm it without the apply's output, lost with the worker (${problem}). Check it, then skip (done) or abort.`,
+          );
+        }
+        return this.succeed(ctx, { output: null });
+      }
+      return this.attention(
+        ctx,
+        `Step '${
+          step.id
+        }' was applying when its worker stopped, and its plan differs from the approved one now${
+          fresh.error ? ` (${fresh.error})` : ''
+        }: the change may have partly run. Check it, then resume (re-plans and asks again), skip or abort.`,
+      );
     }
     if (tool.supportsSnapshot && run.before !== undefined) {
       // a worker that lost its lease may still be inside the call: wait until it timed out

@@ -74,18 +74,22 @@ function cluster() {
           required: ['replicas'],
         },
       },
-      plan: input => ({
-        changes: [
-          {
-            action: 'update',
-            kind: 'Deployment',
-            name: 'checkout',
-            from: state.replicas,
-            to: input.replicas,
-          },
-        ],
-        objectCount: 1,
-      }),
+      plan: input =>
+        // nothing to change when the deployment already has that many replicas
+        state.replicas === input.replicas
+          ? { changes: [], objectCount: 0 }
+          : {
+              changes: [
+                {
+                  action: 'update',
+                  kind: 'Deployment',
+                  name: 'checkout',
+                  from: state.replicas,
+                  to: input.replicas,
+                },
+              ],
+              objectCount: 1,
+            },
       run: input => {
         state.replicas = input.replicas as number;
         return { replicas: state.replicas };
@@ -484,6 +488,7 @@ describe.each(databases.eachSupportedId())(
       async function crashedDuringApply(
         rb: ReturnType<typeof runbook>,
         before?: unknown,
+        approvedDigest = 'sha256:approved',
       ) {
         const execution = await create(rb, 'execute', { replicas: 7 });
         await store.claimExecution('dead-worker', 1);
@@ -492,7 +497,7 @@ describe.each(databases.eachSupportedId())(
           phase: 'apply',
           attempt: 1,
           input: { replicas: 7 },
-          planDigest: 'sha256:approved',
+          planDigest: approvedDigest,
           before,
         });
         await new Promise(r => setTimeout(r, 20));
@@ -524,21 +529,75 @@ describe.each(databases.eachSupportedId())(
         expect(state.replicas).toBe(2);
       });
 
-      it('repeats an idempotent step with the same idempotency key', async () => {
+      it('repeats an idempotent step whose approved plan still stands, with the same idempotency key', async () => {
         const { state, invoker } = cluster();
         const execution = await crashedDuringApply(
           runbook([scaleStep({ idempotent: true, verify: [] })], replicasParam),
+          undefined,
+          planDigest({
+            changes: [
+              {
+                action: 'update',
+                kind: 'Deployment',
+                name: 'checkout',
+                from: 2,
+                to: 7,
+              },
+            ],
+            objectCount: 1,
+          }),
         );
         startWorker(invoker);
         await waitFor(execution.id, ['succeeded', 'failed', 'needs-attention']);
         expect(invoker.applies('k8s/scale').map(c => c.idempotencyKey)).toEqual(
           [`${execution.id}/0/scale`],
         );
-        // the recorded digest no longer matches the fresh plan, so the tool refused: nothing ran twice
-        expect(state.replicas).toBe(2);
+        expect(state.replicas).toBe(7);
         expect(
           (await store.listEvents(execution.id)).map(e => e.type),
         ).toContain('step-retried');
+      });
+
+      it('finishes an idempotent step whose change is already in place, without applying again', async () => {
+        const { state, invoker } = cluster();
+        state.replicas = 7; // the apply had reached the cluster before the crash
+        const execution = await crashedDuringApply(
+          runbook([scaleStep({ idempotent: true })], replicasParam),
+          { replicas: 2 },
+        );
+        startWorker(invoker);
+        const done = await waitFor(execution.id, [
+          'succeeded',
+          'failed',
+          'needs-attention',
+        ]);
+        expect(invoker.applies()).toEqual([]);
+        expect(
+          (await store.listEvents(execution.id)).map(e => e.type),
+        ).toContain('step-recovered');
+        // its verify reads the output of the apply, which was lost with the worker: a person decides
+        expect(done.status).toBe('needs-attention');
+        expect(done.statusMessage).toMatch(/change in place, but its verify/);
+        expect((await store.getSteps(execution.id))[0].after).toEqual({
+          replicas: 7,
+        });
+      });
+
+      it('hands an idempotent step whose plan changed since the approval to a person', async () => {
+        const { state, invoker } = cluster();
+        const execution = await crashedDuringApply(
+          runbook([scaleStep({ idempotent: true, verify: [] })], replicasParam),
+        );
+        startWorker(invoker);
+        const parked = await waitFor(execution.id, [
+          'needs-attention',
+          'succeeded',
+          'failed',
+        ]);
+        expect(parked.status).toBe('needs-attention');
+        expect(parked.statusMessage).toMatch(/differs from the approved one/);
+        expect(invoker.applies()).toEqual([]);
+        expect(state.replicas).toBe(2);
       });
 
       it('does not repeat a step declared idempotent when its tool does not declare idempotentHint', async () => {

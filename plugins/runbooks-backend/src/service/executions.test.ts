@@ -69,6 +69,25 @@ const gated: Entity = {
   },
 };
 
+const withSecret: Entity = {
+  apiVersion: 'runbooks.backstage.io/v1alpha1',
+  kind: 'Runbook',
+  metadata: { name: 'with-secret', namespace: 'default' },
+  spec: {
+    owner: 'group:default/sre',
+    appliesTo: { entities: ['component:default/checkout'] },
+    parameters: { token: { type: 'string', secret: true, minLength: 8 } },
+    steps: [
+      {
+        id: 'read',
+        tool: 'k8s/get',
+        mutates: false,
+        input: { header: 'Bearer ${{ parameters.token }}' },
+      },
+    ],
+  },
+};
+
 async function startBackend() {
   const state = { replicas: 2 };
   const invoker = new InProcessToolInvoker(
@@ -106,7 +125,9 @@ async function startBackend() {
     features: [
       runbooksPlugin,
       tools,
-      catalogServiceMock.factory({ entities: [checkout, scale, gated] }),
+      catalogServiceMock.factory({
+        entities: [checkout, scale, gated, withSecret],
+      }),
       mockServices.database.factory(),
       mockServices.rootConfig.factory({
         data: {
@@ -183,6 +204,26 @@ describe('the executions API', () => {
       )
       .set('Authorization', alice);
     expect(list.body.items.map((e: any) => e.id)).toEqual([created.body.id]);
+  });
+
+  it('never shows the value of a secret parameter', async () => {
+    const { server } = await startBackend();
+    const created = await requestExecution(server, {
+      runbookRef: 'runbook:default/with-secret',
+      entityRef: 'component:default/checkout',
+      parameters: { token: 's3cr3t-value-42' },
+      mode: 'execute',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.parameters).toEqual({ token: '***' });
+    const done = await waitForStatus(server, created.body.id, ['succeeded']);
+    expect(done.execution.parameters).toEqual({ token: '***' });
+    expect(done.steps[0].input).toEqual({ header: 'Bearer ***' });
+    const list = await request(server)
+      .get('/api/runbooks/executions')
+      .set('Authorization', alice);
+    expect(JSON.stringify(list.body)).not.toContain('s3cr3t-value-42');
+    expect(JSON.stringify(done)).not.toContain('s3cr3t-value-42');
   });
 
   it('rejects bad requests with the field named', async () => {

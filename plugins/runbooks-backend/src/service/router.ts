@@ -1,4 +1,5 @@
 import { McpServerStatus } from '@runbooks/plugin-runbooks-node';
+import { redactExecution, redactSteps } from './redact';
 import {
   HttpAuthService,
   LoggerService,
@@ -151,7 +152,7 @@ export async function createRouter(
       requester: userRef,
       mode: body.mode,
     });
-    res.status(201).json(execution);
+    res.status(201).json(redactExecution(execution));
   });
 
   router.get('/executions', async (req, res) => {
@@ -161,13 +162,17 @@ export async function createRouter(
       cursor: query.cursor,
       limit: query.limit,
     });
-    res.json(page);
+    res.json({ ...page, items: page.items.map(redactExecution) });
   });
 
   router.get('/executions/:id', async (req, res) => {
     await reader(req);
     const details = await manager.get(req.params.id);
-    res.json({ ...details, events: await store.listEvents(req.params.id) });
+    res.json({
+      execution: redactExecution(details.execution),
+      steps: redactSteps(details.execution, details.steps),
+      events: await store.listEvents(req.params.id),
+    });
   });
 
   router.get('/executions/:id/events', async (req, res) => {
@@ -231,7 +236,7 @@ export async function createRouter(
 
   router.post('/executions/:id/cancel', async (req, res) => {
     const { userRef } = await user(req);
-    res.json(await manager.cancel(req.params.id, userRef));
+    res.json(redactExecution(await manager.cancel(req.params.id, userRef)));
   });
 
   router.post('/executions/:id/steps/:index/decision', async (req, res) => {
@@ -242,21 +247,27 @@ export async function createRouter(
       throw new InputError(`Invalid step index '${req.params.index}'`);
     }
     res.json(
-      await manager.decide({
-        id: req.params.id,
-        stepIndex,
-        planDigest: body.planDigest,
-        decision: body.decision,
-        comment: body.comment,
-        decidedBy: userRef,
-      }),
+      redactExecution(
+        await manager.decide({
+          id: req.params.id,
+          stepIndex,
+          planDigest: body.planDigest,
+          decision: body.decision,
+          comment: body.comment,
+          decidedBy: userRef,
+        }),
+      ),
     );
   });
 
   for (const action of ['resume', 'skip', 'abort'] as const) {
     router.post(`/executions/:id/${action}`, async (req, res) => {
       const { userRef } = await user(req);
-      res.json(await manager.resolveAttention(req.params.id, action, userRef));
+      res.json(
+        redactExecution(
+          await manager.resolveAttention(req.params.id, action, userRef),
+        ),
+      );
     });
   }
 
