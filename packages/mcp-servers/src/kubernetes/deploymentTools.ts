@@ -116,6 +116,19 @@ export function registerDeploymentTools(
   options: { maxScale: number },
 ) {
   const target = { namespace: k8sNamespace, deployment: k8sName };
+  /** The deployment a tool acts on; with `optional`, null when it does not exist. */
+  const readDeployment = (
+    input: { deployment: string; namespace: string },
+    signal: AbortSignal,
+    optional = false,
+  ) =>
+    optional
+      ? kubectl.getOptional('deployment', input.deployment, input.namespace, {
+          signal,
+        })
+      : kubectl.get('deployment', input.deployment, input.namespace, {
+          signal,
+        });
 
   registerMutatingTool(server, {
     name: 'rollout-restart',
@@ -126,21 +139,9 @@ export function registerDeploymentTools(
     idempotent: false,
     destructive: false,
     snapshot: async (input, { signal }) =>
-      snapshotOf(
-        await kubectl.getOptional(
-          'deployment',
-          input.deployment,
-          input.namespace,
-          { signal },
-        ),
-      ),
+      snapshotOf(await readDeployment(input, signal, true)),
     plan: async (input, { signal }) => {
-      const d = await kubectl.get(
-        'deployment',
-        input.deployment,
-        input.namespace,
-        { signal },
-      );
+      const d = await readDeployment(input, signal);
       const { change, diff } = await restartPlan(kubectl, d, signal);
       return { plan: makePlan([change], diff) };
     },
@@ -155,12 +156,7 @@ export function registerDeploymentTools(
         ],
         { signal },
       );
-      const d = await kubectl.get(
-        'deployment',
-        input.deployment,
-        input.namespace,
-        { signal },
-      );
+      const d = await readDeployment(input, signal);
       return { restarted: true, ...deploymentSummary(d) };
     },
   });
@@ -178,21 +174,9 @@ export function registerDeploymentTools(
     idempotent: false,
     destructive: true,
     snapshot: async (input, { signal }) =>
-      snapshotOf(
-        await kubectl.getOptional(
-          'deployment',
-          input.deployment,
-          input.namespace,
-          { signal },
-        ),
-      ),
+      snapshotOf(await readDeployment(input, signal, true)),
     plan: async (input, { signal }) => {
-      const d = await kubectl.get(
-        'deployment',
-        input.deployment,
-        input.namespace,
-        { signal },
-      );
+      const d = await readDeployment(input, signal);
       if (d.spec?.paused) {
         throw new ToolError(
           `deployment "${input.deployment}" is paused; resume it before a rollback`,
@@ -326,12 +310,7 @@ export function registerDeploymentTools(
           { signal },
         );
       }
-      const d = await kubectl.get(
-        'deployment',
-        input.deployment,
-        input.namespace,
-        { signal },
-      );
+      const d = await readDeployment(input, signal);
       return {
         rolledBack: true,
         toRevision: prepared.to,
@@ -351,21 +330,9 @@ export function registerDeploymentTools(
     idempotent: true,
     destructive: true,
     snapshot: async (input, { signal }) =>
-      snapshotOf(
-        await kubectl.getOptional(
-          'deployment',
-          input.deployment,
-          input.namespace,
-          { signal },
-        ),
-      ),
+      snapshotOf(await readDeployment(input, signal, true)),
     plan: async (input, { signal }) => {
-      const d = await kubectl.get(
-        'deployment',
-        input.deployment,
-        input.namespace,
-        { signal },
-      );
+      const d = await readDeployment(input, signal);
       const from = d.spec?.replicas ?? 1;
       if (from === input.replicas) {
         return {
@@ -419,12 +386,7 @@ export function registerDeploymentTools(
           { signal },
         );
       }
-      const d = await kubectl.get(
-        'deployment',
-        input.deployment,
-        input.namespace,
-        { signal },
-      );
+      const d = await readDeployment(input, signal);
       return { previousReplicas: prepared, ...deploymentSummary(d) };
     },
   });

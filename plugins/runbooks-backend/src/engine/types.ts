@@ -1,15 +1,10 @@
+import { ExecutionStatusValue } from '@runbooks/plugin-runbooks-common';
+
 /** How an execution runs: every step's dry-run only, or for real. */
 export type ExecutionMode = 'dry-run' | 'execute';
 
-/** The status of an execution. */
-export type ExecutionStatus =
-  | 'queued'
-  | 'running'
-  | 'waiting-approval'
-  | 'needs-attention'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
+/** The status of an execution (the API's type). */
+export type ExecutionStatus = ExecutionStatusValue;
 
 /** Statuses an execution never leaves. */
 export const TERMINAL_STATUSES: ReadonlyArray<ExecutionStatus> = [
