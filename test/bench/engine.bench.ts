@@ -1,7 +1,10 @@
 // Engine benchmark: per-step overhead with a no-op tool, request → first step started, and step
 // transitions per second with 1 / 10 / 100 concurrent executions, on SQLite and PostgreSQL.
 // Prints a table and writes test/artifacts/bench-engine.json. Not a test: figures, no pass/fail.
-import { InProcessToolInvoker } from '@runbooks/plugin-runbooks-node';
+import {
+  InProcessToolInvoker,
+  planDigest,
+} from '@runbooks/plugin-runbooks-node';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -10,7 +13,6 @@ import {
   ExecutionWorker,
   stepDeclaredBlastRadius,
 } from '../../plugins/runbooks-backend/src/engine';
-import { planDigest } from '../../plugins/runbooks-backend/src/tools';
 import {
   artifacts,
   createExecution as requestExecution,

@@ -4,6 +4,7 @@
 import {
   InProcessTool,
   InProcessToolInvoker,
+  planDigest,
 } from '@runbooks/plugin-runbooks-node';
 import { appendFileSync, readFileSync } from 'node:fs';
 import {
@@ -13,7 +14,6 @@ import {
   ExecutionWorker,
   stepDeclaredBlastRadius,
 } from '../../plugins/runbooks-backend/src/engine';
-import { planDigest } from '../../plugins/runbooks-backend/src/tools';
 import { connect, LedgerLine } from './common';
 
 const env = (name: string, fallback?: string) => {

@@ -9,8 +9,8 @@ import { validateRunbookEntity } from '@runbooks/plugin-runbooks-common';
 import {
   InProcessTool,
   InProcessToolInvoker,
+  planDigest,
 } from '@runbooks/plugin-runbooks-node';
-import { planDigest } from '../tools';
 import { ExecutionEvents } from './ExecutionEvents';
 import { ExecutionManager, KillSwitchEngagedError } from './ExecutionManager';
 import { ExecutionRunner } from './ExecutionRunner';

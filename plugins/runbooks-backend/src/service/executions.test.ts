@@ -9,10 +9,10 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
   InProcessToolInvoker,
   runbooksToolsExtensionPoint,
+  planDigest,
 } from '@runbooks/plugin-runbooks-node';
 import request from 'supertest';
 import { runbooksPlugin } from '../plugin';
-import { planDigest } from '../tools';
 
 jest.setTimeout(30_000);
 

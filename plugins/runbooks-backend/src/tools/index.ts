@@ -1,2 +1,1 @@
 export { CompositeToolInvoker } from './CompositeToolInvoker';
-export { planDigest } from './planDigest';

@@ -97,6 +97,15 @@ function renderTab() {
 }
 
 describe('EntityRunbooksContent', () => {
+  beforeEach(() => {
+    // the tab also lists the entity's recent executions; none unless a test says otherwise
+    server.use(
+      rest.get(`${base}/executions`, (_req, res, ctx) =>
+        res(ctx.json({ items: [] })),
+      ),
+    );
+  });
+
   it('lists the runbooks of the entity with risk and typed parameters', async () => {
     server.use(
       rest.get(

@@ -1,1 +1,0 @@
-export { planDigest } from '@runbooks/plugin-runbooks-node';
