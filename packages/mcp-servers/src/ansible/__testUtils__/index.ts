@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { callTool, connectInMemory } from '../../__testUtils__/mcp';
 import { parse, stringify } from 'yaml';
 import { AnsibleServerOptions, createAnsibleServer } from '../server';
 
@@ -196,30 +195,9 @@ export function readTree(dir: string): Record<string, string> {
   return tree;
 }
 
-/** An MCP client connected in memory to a fresh Ansible server. */
-export async function connect(options: AnsibleServerOptions) {
-  const server = createAnsibleServer(options);
-  const [clientTransport, serverTransport] =
-    InMemoryTransport.createLinkedPair();
-  await server.connect(serverTransport);
-  const client = new Client({ name: 'test', version: '0.0.0' });
-  await client.connect(clientTransport);
-  return client;
+/** An MCP client connected in memory to a fresh server. */
+export function connect(options: AnsibleServerOptions) {
+  return connectInMemory(createAnsibleServer(options));
 }
 
-/** Calls a tool: its structured output, or its error text. */
-export async function callTool(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-) {
-  const result = await client.callTool({ name, arguments: args });
-  const text = (result.content as Array<{ type: string; text?: string }>)
-    .map(c => c.text ?? '')
-    .join('\n');
-  return {
-    isError: result.isError === true,
-    output: result.structuredContent as Record<string, any> | undefined,
-    text,
-  };
-}
+export { callTool };
