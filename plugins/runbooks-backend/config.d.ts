@@ -15,8 +15,6 @@ export interface Config {
       killSwitchCheckMs?: number;
       /** Timeout of one tool call unless the step sets its own, as a duration (5m). Default 5m. */
       stepTimeout?: string;
-      /** How long an approval stays valid, as a duration. Default 1h. */
-      approvalTtl?: string;
       /** How long a stopping backend waits for running steps to reach a boundary. Default 10s. */
       shutdownGrace?: string;
     };
@@ -58,6 +56,88 @@ export interface Config {
       healthCheckIntervalSeconds?: number;
       /** Bytes of a tool's output kept in the record; the rest is cut off with a marker. Default 262144. */
       maxOutputBytes?: number;
+    };
+    /**
+     * How far a mutating step's change reaches and what it needs before it applies. The level is
+     * the highest any measure reaches: dependents (entities that depend on the target or are its
+     * parts, transitively, in the catalog), objects the plan changes, and hosts it changes.
+     */
+    blastRadius?: {
+      /**
+       * A measure reaches a level when it is at least that level's threshold; each must increase
+       * from medium to critical. Defaults: medium {dependents 1, objects 5, hosts 2}, high
+       * {3, 20, 5}, critical {20, 100, 20}. Keys left out keep their default.
+       */
+      thresholds?: {
+        medium?: { dependents?: number; objects?: number; hosts?: number };
+        high?: { dependents?: number; objects?: number; hosts?: number };
+        critical?: { dependents?: number; objects?: number; hosts?: number };
+      };
+      /**
+       * What each level requires: run, approve (one approval), two-approvals (one from an owner of
+       * an affected entity) or refuse. Defaults: low run, medium approve, high two-approvals,
+       * critical refuse. A runbook's spec.blastRadius can make these stricter, never looser.
+       */
+      actions?: {
+        low?: 'run' | 'approve' | 'two-approvals' | 'refuse';
+        medium?: 'run' | 'approve' | 'two-approvals' | 'refuse';
+        high?: 'run' | 'approve' | 'two-approvals' | 'refuse';
+        critical?: 'run' | 'approve' | 'two-approvals' | 'refuse';
+      };
+      /** Affected entities with one of these lifecycles do not count. Default [experimental]. */
+      ignoreLifecycles?: string[];
+      /**
+       * An affected entity whose runbooks.backstage.io/tier annotation (or tier label) is one of
+       * these makes the level at least high. Default ['1', 'tier-1', 'critical'].
+       */
+      criticalTiers?: string[];
+    };
+    /** Approvals of mutating steps. */
+    approvals?: {
+      /**
+       * Distinct approvers any approval needs, at least (it can only raise the policy's count).
+       * Default 1.
+       */
+      minApprovers?: number;
+      /**
+       * How long an approval request and an approval stay valid, as a duration. A request older
+       * than this is planned afresh before anyone can approve it. Default 30m.
+       */
+      expiry?: string;
+      /** How often waiting approvals are checked for escalation to the next on-call level. Default 30. */
+      escalationCheckSeconds?: number;
+    };
+    /** Who is on call per team, for escalating approvals that wait too long. */
+    onCall?: {
+      teams?: Array<{
+        /** The group: group:default/team-checkout, or a bare name in the default namespace. */
+        group: string;
+        /** Escalation levels, notified in order; level 1 as soon as an approval is requested. */
+        levels: Array<{
+          /** How long this level has before the next is notified, as a duration (10m). Optional on the last level. */
+          escalateAfter?: string;
+          /** The level's on-call people are the union of its rotations' current persons. */
+          rotations: Array<{
+            /** User refs in rotation order; a bare name means user:default/name. */
+            users: string[];
+            /** How often the rotation hands off to the next user, as a period (1w, 1d, 12h). Default 1w. */
+            handoff?: string;
+            /** When users[0]'s first turn begins, as an ISO 8601 time. Default 1970-01-05T00:00:00Z (a Monday). */
+            start?: string;
+            /** When the rotation is on call, in UTC; none means always. */
+            windows?: Array<{
+              /** Days a window starts on (mon ... sun). Default every day. */
+              days?: Array<
+                'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun'
+              >;
+              /** Start, HH:MM in UTC. */
+              from: string;
+              /** End, HH:MM in UTC or 24:00; before `from` for a window across midnight. */
+              to: string;
+            }>;
+          }>;
+        }>;
+      }>;
     };
   };
 }

@@ -249,6 +249,16 @@ test('alice dry-runs and executes runbooks from the tab; bob approves the plan t
     await newestExecutionStatus(alice, ['waiting-approval', 'failed']),
     'waiting-approval',
   );
+  // alice cannot approve her own execution, and the tab says why
+  await alice
+    .getByText(
+      'You requested this execution, so another person must approve it',
+    )
+    .waitFor({ timeout: 30_000 });
+  assert.equal(
+    await alice.getByRole('button', { name: 'Approve this plan' }).count(),
+    0,
+  );
   await alice.screenshot({
     path: path.join(artifacts, 'checkout-run-waiting.png'),
     fullPage: true,
@@ -263,6 +273,18 @@ test('alice dry-runs and executes runbooks from the tab; bob approves the plan t
     .getByRole('button')
     .first()
     .click();
+  // bob sees the plan diff and the services the change reaches before he approves
+  await bob.getByTestId('plan-diff-undo').waitFor({ timeout: 30_000 });
+  const radius = await bob.getByTestId('blast-radius').last().textContent();
+  assert.match(radius, /Blast radius: medium/);
+  assert.match(radius, /storefront/);
+  assert.equal(
+    await bob
+      .getByRole('link', { name: 'storefront' })
+      .last()
+      .getAttribute('href'),
+    '/catalog/default/component/storefront',
+  );
   await bob.getByRole('button', { name: 'Approve this plan' }).click();
   assert.equal(
     await newestExecutionStatus(bob, [

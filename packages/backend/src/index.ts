@@ -1,5 +1,6 @@
 import { createBackend } from '@backstage/backend-defaults';
 import { demoAuthModule } from './modules/demoAuth';
+import { runbooksDemoPolicyModule } from './modules/permissionPolicy';
 
 const backend = createBackend();
 
@@ -14,11 +15,9 @@ backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 backend.add(import('@runbooks/plugin-catalog-backend-module-runbooks'));
 
-// permissions: allow-all until the runbooks permission policy lands
+// permissions: the demo policy (an example; see the README's "Approvals and permissions")
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+backend.add(runbooksDemoPolicyModule);
 
 // runbooks
 backend.add(import('@runbooks/plugin-runbooks-backend'));

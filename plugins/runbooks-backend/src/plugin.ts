@@ -3,13 +3,20 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { parseDuration } from '@runbooks/plugin-runbooks-common';
 import {
+  parseDuration,
+  runbooksPermissions,
+} from '@runbooks/plugin-runbooks-common';
+import {
+  ConfigOnCallProvider,
   McpToolPool,
+  OnCallProvider,
+  runbooksOnCallExtensionPoint,
   readMcpToolsConfig,
   runbooksToolsExtensionPoint,
   ToolInvoker,
 } from '@runbooks/plugin-runbooks-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -18,11 +25,21 @@ import {
   ExecutionRunner,
   ExecutionStore,
   ExecutionWorker,
-  stepDeclaredBlastRadius,
 } from './engine';
+import {
+  runbookExecutionResourceRef,
+  runbookExecutionRules,
+  RunbooksAuthorizer,
+} from './permissions';
+import { ApprovalEscalator, notificationsNotifier } from './approvals';
 import { RunbookCatalog } from './runbook';
 import { createRouter } from './service';
 import { CompositeToolInvoker } from './tools';
+import {
+  CatalogTopology,
+  readBlastRadiusPolicy,
+  TopologyBlastRadius,
+} from './topology';
 
 /**
  * The runbooks backend plugin.
@@ -32,6 +49,15 @@ export const runbooksPlugin = createBackendPlugin({
   pluginId: 'runbooks',
   register(env) {
     const invokers: ToolInvoker[] = [];
+    let onCallProvider: OnCallProvider | undefined;
+    env.registerExtensionPoint(runbooksOnCallExtensionPoint, {
+      setOnCallProvider(provider) {
+        if (onCallProvider) {
+          throw new Error('An on-call provider is already set for runbooks');
+        }
+        onCallProvider = provider;
+      },
+    });
     env.registerExtensionPoint(runbooksToolsExtensionPoint, {
       addToolInvoker(invoker) {
         invokers.push(invoker);
@@ -45,10 +71,14 @@ export const runbooksPlugin = createBackendPlugin({
         database: coreServices.database,
         httpAuth: coreServices.httpAuth,
         httpRouter: coreServices.httpRouter,
+        auth: coreServices.auth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
         userInfo: coreServices.userInfo,
         scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
         catalog: catalogServiceRef,
+        notifications: notificationService,
       },
       async init(deps) {
         const { config, logger, database, scheduler, lifecycle } = deps;
@@ -77,6 +107,21 @@ export const runbooksPlugin = createBackendPlugin({
         const tools = new CompositeToolInvoker([...invokers, pool]);
 
         const store = await ExecutionStore.create({ database });
+        deps.permissionsRegistry.addResourceType({
+          resourceRef: runbookExecutionResourceRef,
+          permissions: runbooksPermissions,
+          rules: Object.values(runbookExecutionRules),
+          getResources: refs =>
+            Promise.all(
+              refs.map(id => store.getExecution(id).catch(() => undefined)),
+            ),
+        });
+        const authorizer = new RunbooksAuthorizer(
+          deps.permissions,
+          deps.permissionsRegistry.getPermissionRuleset(
+            runbookExecutionResourceRef,
+          ),
+        );
         const events = new ExecutionEvents(store);
         const workerId = `${hostname()}/${process.pid}/${randomUUID().slice(
           0,
@@ -86,7 +131,13 @@ export const runbooksPlugin = createBackendPlugin({
           store,
           events,
           tools,
-          blastRadius: stepDeclaredBlastRadius,
+          blastRadius: new TopologyBlastRadius({
+            topology: new CatalogTopology({
+              catalog: deps.catalog,
+              auth: deps.auth,
+            }),
+            policy: readBlastRadiusPolicy(config),
+          }),
           logger,
           workerId,
           defaultStepTimeoutMs: duration('stepTimeout', '5m'),
@@ -102,7 +153,64 @@ export const runbooksPlugin = createBackendPlugin({
           store,
           events,
           wake: () => worker.wake(),
-          approvalTtlMs: duration('approvalTtl', '1h'),
+          approvalTtlMs: parseDuration(
+            config.getOptionalString('runbooks.approvals.expiry') ?? '30m',
+          ),
+        });
+
+        const onCall =
+          onCallProvider ?? ConfigOnCallProvider.fromConfig(config);
+        const escalator = new ApprovalEscalator({
+          onCall,
+          logger: logger.child({ component: 'escalation' }),
+          listWaitingGates: async () =>
+            (await store.listWaitingGates()).map(
+              ({ execution, step, escalatedLevels }) => ({
+                executionId: execution.id,
+                stepIndex: step.stepIndex,
+                stepId: step.stepId,
+                attempt: step.attempt,
+                entityRef: execution.entityRef,
+                ownerRef: execution.entityOwner,
+                runbookRef: execution.runbookRef,
+                requester: execution.requester,
+                requestedAt: step.approvalRequestedAt ?? execution.updatedAt,
+                notifiedLevels: escalatedLevels,
+              }),
+            ),
+          notify: notificationsNotifier(
+            deps.notifications,
+            config.getOptionalString('app.baseUrl') ?? '',
+          ),
+          record: async (gate, level, delivery) => {
+            const seq = await store.appendEvent(
+              gate.executionId,
+              'approval-escalated',
+              {
+                step: gate.stepIndex,
+                stepId: gate.stepId,
+                attempt: gate.attempt,
+                level: level.level,
+                users: level.users,
+                delivered: delivery.delivered,
+                error: delivery.error,
+              },
+            );
+            events.notify(gate.executionId, seq);
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'runbooks-approval-escalation',
+          frequency: {
+            seconds:
+              config.getOptionalNumber(
+                'runbooks.approvals.escalationCheckSeconds',
+              ) ?? 30,
+          },
+          timeout: { seconds: 60 },
+          fn: async () => {
+            await escalator.tick();
+          },
         });
 
         await scheduler.scheduleTask({
@@ -131,6 +239,8 @@ export const runbooksPlugin = createBackendPlugin({
             logger,
             httpAuth: deps.httpAuth,
             userInfo: deps.userInfo,
+            authorizer,
+            onCall: ownerRef => onCall.getOnCall(ownerRef, new Date()),
             runbookCatalog: new RunbookCatalog(deps.catalog, logger, tools),
             toolServers: () => pool.statuses(),
             store,

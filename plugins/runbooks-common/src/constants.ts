@@ -27,3 +27,10 @@ export const RELATION_HAS_RUNBOOK = 'hasRunbook';
  * @public
  */
 export const ANNOTATION_RUNBOOKS = 'runbooks.backstage.io/runbooks';
+
+/**
+ * Annotation giving an entity's tier (such as `1` or `critical`); the `tier` label is read when it
+ * is absent. A change that reaches an entity of a critical tier has at least a high blast radius.
+ * @public
+ */
+export const ANNOTATION_TIER = 'runbooks.backstage.io/tier';

@@ -8,6 +8,7 @@ export * from './constants';
 export * from './expressions';
 export * from './kind';
 export * from './parameters';
+export * from './permissions';
 export * from './references';
 export * from './yaml';
 export * from './api';

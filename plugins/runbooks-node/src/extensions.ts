@@ -1,4 +1,5 @@
 import { createExtensionPoint } from '@backstage/backend-plugin-api';
+import { OnCallProvider } from './oncall';
 import { ToolInvoker } from './tools';
 
 /**
@@ -17,4 +18,22 @@ export interface RunbooksToolsExtensionPoint {
 export const runbooksToolsExtensionPoint =
   createExtensionPoint<RunbooksToolsExtensionPoint>({
     id: 'runbooks.tools',
+  });
+
+/**
+ * Lets a backend module replace where the runbooks plugin learns who is on call for a group (for
+ * escalating approvals); by default it reads `runbooks.onCall` from config.
+ * @public
+ */
+export interface RunbooksOnCallExtensionPoint {
+  setOnCallProvider(provider: OnCallProvider): void;
+}
+
+/**
+ * The extension point for {@link RunbooksOnCallExtensionPoint}.
+ * @public
+ */
+export const runbooksOnCallExtensionPoint =
+  createExtensionPoint<RunbooksOnCallExtensionPoint>({
+    id: 'runbooks.onCall',
   });

@@ -8,4 +8,5 @@
 export * from './cli';
 export * from './extensions';
 export * from './files';
+export * from './oncall';
 export * from './tools';

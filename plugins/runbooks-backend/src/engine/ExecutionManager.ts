@@ -1,7 +1,8 @@
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { ConflictError, InputError, NotAllowedError } from '@backstage/errors';
 import { RunbookEntityV1alpha1 } from '@runbooks/plugin-runbooks-common';
-import { runbookDigest } from '../runbook';
+import { evaluateGate } from '../approvals/gate';
+import { ownerRefOf, runbookDigest } from '../runbook';
 import { ExecutionEvents } from './ExecutionEvents';
 import { ExecutionStore } from './ExecutionStore';
 import {
@@ -80,6 +81,8 @@ export class ExecutionManager {
       runbookContent: content,
       entityRef,
       entitySnapshot: input.entity,
+      entityOwner: ownerRefOf(input.entity),
+      runbookOwner: ownerRefOf(input.runbook as unknown as Entity),
       parameters: input.parameters,
       requester: input.requester,
       mode: input.mode,
@@ -119,9 +122,12 @@ export class ExecutionManager {
   }
 
   /**
-   * A person's decision on the plan of the step an execution waits on. The decision names the plan
-   * digest it is about: a plan that changed since cannot be approved by it. Requesters cannot
-   * approve their own executions.
+   * A person's decision on the plan of the step an execution waits on, recorded with the plan
+   * digest it is about (a plan that changed since cannot be decided by it) and serialised with
+   * every other decision on that step. The caller has checked the decider's permission just now.
+   * Requesters never approve their own executions; an approval request older than the expiry is
+   * sent back for a fresh plan; a rejection ends the execution. Deciding the same way twice
+   * records nothing new.
    */
   async decide(input: {
     id: string;
@@ -129,90 +135,182 @@ export class ExecutionManager {
     planDigest: string;
     decision: 'approved' | 'rejected';
     decidedBy: string;
+    /** The decider's ownership refs (their user and groups), for owner-approval rules. */
+    claims?: string[];
     comment?: string;
+    /** `remaining`: also approve every later step whose plan is already known. */
+    scope?: 'step' | 'remaining';
   }): Promise<Execution> {
-    const { execution, steps } = await this.get(input.id);
-    const step = steps[input.stepIndex];
-    if (
-      execution.status !== 'waiting-approval' ||
-      execution.currentStep !== input.stepIndex ||
-      step?.status !== 'waiting-approval'
-    ) {
-      throw new ConflictError(
-        `Execution ${input.id} is not waiting for a decision on step ${input.stepIndex}`,
-      );
-    }
-    if (step.planDigest !== input.planDigest) {
-      throw new ConflictError(
-        `The plan of step '${step.stepId}' is ${step.planDigest}, not ${input.planDigest}: review the current plan`,
-      );
-    }
-    if (
-      input.decision === 'approved' &&
-      input.decidedBy === execution.requester
-    ) {
-      throw new NotAllowedError(
-        'You requested this execution; another person must approve it (four-eyes rule)',
-      );
-    }
-    await this.store.addApproval({
-      executionId: input.id,
-      stepIndex: input.stepIndex,
-      planDigest: input.planDigest,
-      decidedBy: input.decidedBy,
-      decision: input.decision,
-      comment: input.comment,
-      expiresAt:
-        input.decision === 'approved'
-          ? new Date(Date.now() + this.options.approvalTtlMs)
-          : undefined,
-    });
-    const event = {
-      type: input.decision,
-      payload: {
-        step: input.stepIndex,
-        stepId: step.stepId,
-        by: input.decidedBy,
-        planDigest: input.planDigest,
-        comment: input.comment,
-      },
-    };
-    const moved =
-      input.decision === 'approved'
-        ? await this.store.transitionIdle(
-            input.id,
-            ['waiting-approval'],
-            { status: 'queued', statusMessage: null },
-            undefined,
-            event,
-          )
-        : await this.store.transitionIdle(
-            input.id,
-            ['waiting-approval'],
-            {
-              status: 'failed',
-              statusMessage: `Step '${step.stepId}' rejected by ${
-                input.decidedBy
-              }${input.comment ? `: ${input.comment}` : ''}`,
-            },
-            {
-              index: input.stepIndex,
-              patch: {
-                status: 'failed',
-                error: `rejected by ${input.decidedBy}`,
-                finishedAt: new Date(),
+    const now = new Date();
+    const ttl = this.options.approvalTtlMs;
+    const written = await this.store.decideGate(
+      input.id,
+      input.stepIndex,
+      ({ execution, step, approvals }) => {
+        const stepId = step.stepId;
+        if (step.status !== 'waiting-approval') {
+          throw new ConflictError(
+            `Step '${stepId}' of execution ${input.id} is ${step.status}, not waiting for approval`,
+          );
+        }
+        if (step.planDigest !== input.planDigest) {
+          throw new ConflictError(
+            `The plan of step '${stepId}' is ${step.planDigest}, not ${input.planDigest}: review the current plan`,
+          );
+        }
+        const requestedAt = step.approvalRequestedAt ?? execution.updatedAt;
+        if (now.getTime() - requestedAt.getTime() > ttl) {
+          // too old to approve: the state may have moved on; the worker plans again and asks again
+          return {
+            execution: { status: 'queued' },
+            event: {
+              type: 'approval-expired',
+              payload: {
+                step: input.stepIndex,
+                stepId,
+                planDigest: step.planDigest,
+                requestedAt: requestedAt.toISOString(),
               },
             },
-            event,
+            refusal: `The approval request for step '${stepId}' expired (requested ${requestedAt.toISOString()}, valid for ${Math.round(
+              ttl / 60000,
+            )} min); a fresh plan is being made — review it when it is ready`,
+          };
+        }
+        const event = (type: string, extra: Record<string, unknown> = {}) => ({
+          type,
+          payload: {
+            step: input.stepIndex,
+            stepId,
+            by: input.decidedBy,
+            planDigest: input.planDigest,
+            comment: input.comment,
+            ...extra,
+          },
+        });
+        if (input.decision === 'rejected') {
+          return {
+            approvals: [
+              {
+                stepIndex: input.stepIndex,
+                attempt: step.attempt,
+                planDigest: input.planDigest,
+                decidedBy: input.decidedBy,
+                decision: 'rejected',
+                comment: input.comment,
+              },
+            ],
+            execution: {
+              status: 'failed',
+              statusMessage: `Step '${stepId}' rejected by ${input.decidedBy}${
+                input.comment ? `: ${input.comment}` : ''
+              }`,
+            },
+            step: {
+              status: 'failed',
+              error: `rejected by ${input.decidedBy}${
+                input.comment ? `: ${input.comment}` : ''
+              }`,
+              finishedAt: now,
+            },
+            event: event('rejected'),
+          };
+        }
+        if (input.decidedBy === execution.requester) {
+          throw new NotAllowedError(
+            'You requested this execution; another person must approve it (four-eyes rule)',
           );
-    if (moved === false) {
+        }
+        if (input.scope === 'remaining') {
+          this.assertRemainingPlansKnown(execution, input.stepIndex);
+        }
+        const gateInput = {
+          radius: step.blastRadius,
+          requester: execution.requester,
+          planDigest: step.planDigest,
+          attempt: step.attempt,
+          now,
+        };
+        const before = evaluateGate({ ...gateInput, approvals });
+        if (before.counted.some(a => a.decidedBy === input.decidedBy)) {
+          return { duplicate: true };
+        }
+        const ownerOf = before.ownerApprovalFrom.find(ref =>
+          (input.claims ?? []).includes(ref),
+        );
+        if (
+          !before.ownerApproved &&
+          !ownerOf &&
+          before.counted.length + 1 >= before.required
+        ) {
+          throw new NotAllowedError(
+            `Step '${stepId}' needs ${before.missing.join(
+              ' and ',
+            )}; you are not a member of ${before.ownerApprovalFrom.join(
+              ', ',
+            )}, so your approval cannot complete it`,
+          );
+        }
+        const approval = {
+          stepIndex: input.stepIndex,
+          attempt: step.attempt,
+          planDigest: input.planDigest,
+          decidedBy: input.decidedBy,
+          decision: 'approved' as const,
+          comment: input.comment,
+          ownerOf,
+          expiresAt: new Date(now.getTime() + ttl),
+        };
+        const after = evaluateGate({
+          ...gateInput,
+          approvals: [
+            ...approvals,
+            { ...approval, id: '', executionId: input.id, createdAt: now },
+          ],
+        });
+        return {
+          approvals: [approval],
+          ...(after.satisfied
+            ? { execution: { status: 'queued' as const } }
+            : {}),
+          event: event('approved', {
+            ownerOf,
+            approvals: after.counted.length,
+            required: after.required,
+            satisfied: after.satisfied,
+            missing: after.missing,
+          }),
+        };
+      },
+    );
+    if (written.seq !== undefined) {
+      this.options.events.notify(input.id, written.seq);
+    }
+    if (written.execution?.status === 'queued') this.options.wake();
+    if (written.refusal) throw new ConflictError(written.refusal);
+    return this.store.getExecution(input.id);
+  }
+
+  /**
+   * "Approve all remaining steps" stands only for plans a person has seen: every later step that
+   * changes something must already have its plan. The engine plans a step just before it runs, so
+   * this holds when the waiting step is the last one that changes anything.
+   */
+  private assertRemainingPlansKnown(execution: Execution, stepIndex: number) {
+    const runbook = execution.runbookContent as RunbookEntityV1alpha1;
+    const unplanned = runbook.spec.steps
+      .slice(stepIndex + 1)
+      .filter(s => s.mutates)
+      .map(s => s.id);
+    if (unplanned.length > 0) {
       throw new ConflictError(
-        `Execution ${input.id} changed while deciding; look again`,
+        `Cannot approve all remaining steps: the plans of ${unplanned
+          .map(id => `'${id}'`)
+          .join(
+            ', ',
+          )} are not known yet (a step is planned when the ones before it have run); approve this step alone`,
       );
     }
-    this.options.events.notify(input.id, moved);
-    if (input.decision === 'approved') this.options.wake();
-    return this.store.getExecution(input.id);
   }
 
   /**

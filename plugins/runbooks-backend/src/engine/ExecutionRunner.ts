@@ -1,6 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { isCelError, run as runCel } from '@bufbuild/cel';
 import {
+  BlastRadius,
   parseDuration,
   renderTemplate,
   RunbookCheck,
@@ -12,10 +13,12 @@ import {
   ToolDescription,
   ToolInputValidator,
   ToolInvoker,
+  ToolPlan,
   ToolResult,
 } from '@runbooks/plugin-runbooks-node';
 import { diff as jsonDiff } from 'jsondiffpatch';
 import { isDeepStrictEqual } from 'node:util';
+import { evaluateGate } from '../approvals/gate';
 import { ClaimedExecution, ExecutionStore } from './ExecutionStore';
 import { ExecutionEvents } from './ExecutionEvents';
 import { BlastRadiusHook } from './hooks';
@@ -457,6 +460,11 @@ export class ExecutionRunner {
         `dry-run of ${step.tool} returned no plan and digest`,
       );
     }
+    const radius = await this.assessRadius(
+      ctx,
+      planned.plan,
+      planned.planDigest,
+    );
     await this.update(
       ctx,
       {
@@ -464,6 +472,7 @@ export class ExecutionRunner {
         before,
         plan: planned.plan,
         planDigest: planned.planDigest,
+        blastRadius: radius,
       },
       {
         type: 'step-planned',
@@ -472,6 +481,12 @@ export class ExecutionRunner {
           stepId: step.id,
           planDigest: planned.planDigest,
           objectCount: planned.plan.objectCount,
+          blastRadius: {
+            level: radius.level,
+            action: radius.action,
+            approvalsRequired: radius.approvalsRequired,
+            affected: radius.affected.map(a => a.entityRef),
+          },
         },
       },
     );
@@ -479,19 +494,29 @@ export class ExecutionRunner {
     if (execution.mode === 'dry-run') {
       return this.succeed(ctx, { output: planned.plan });
     }
-
-    const assessment = await this.options.blastRadius.assess({
-      execution,
-      step,
-      stepIndex: ctx.index,
-      plan: planned.plan,
-      planDigest: planned.planDigest,
-    });
-    if (assessment.requiresApproval) {
-      await this.update(ctx, { status: 'waiting-approval', phase: 'approval' });
-      const message = `Step '${step.id}' waits for approval of plan ${
-        planned.planDigest
-      }${assessment.reason ? ` (${assessment.reason})` : ''}`;
+    if (radius.action === 'refuse') {
+      return this.fail(
+        ctx,
+        `refused by the blast-radius policy (${
+          radius.level
+        }): ${radius.reasons.join('; ')}`,
+      );
+    }
+    if (radius.approvalsRequired > 0) {
+      await this.update(ctx, {
+        status: 'waiting-approval',
+        phase: 'approval',
+        approvalRequestedAt: new Date(),
+      });
+      const message = `Step '${step.id}' waits for ${
+        radius.approvalsRequired === 1
+          ? 'an approval'
+          : `${radius.approvalsRequired} approvals`
+      } of plan ${planned.planDigest} (blast radius ${radius.level}${
+        radius.ownerApprovalFrom.length > 0
+          ? `; one from ${radius.ownerApprovalFrom.join(' or ')}`
+          : ''
+      })`;
       await this.finish(
         execution.id,
         {
@@ -503,8 +528,13 @@ export class ExecutionRunner {
         {
           step: ctx.index,
           stepId: step.id,
+          attempt: ctx.run.attempt,
           planDigest: planned.planDigest,
-          blastRadius: assessment,
+          level: radius.level,
+          approvalsRequired: radius.approvalsRequired,
+          ownerApprovalFrom: radius.ownerApprovalFrom,
+          affected: radius.affected.map(a => a.entityRef),
+          reasons: radius.reasons,
         },
       );
       return 'stop';
@@ -512,18 +542,57 @@ export class ExecutionRunner {
     return this.apply(ctx, tool, input, planned.planDigest, before);
   }
 
+  /**
+   * The step's blast radius. When it cannot be computed (the catalog does not answer), the step
+   * waits for a person rather than running unchecked.
+   */
+  private async assessRadius(
+    ctx: StepContext,
+    plan: ToolPlan,
+    planDigest: string,
+  ): Promise<BlastRadius> {
+    try {
+      return await this.options.blastRadius.assess({
+        execution: ctx.execution,
+        step: ctx.step,
+        stepIndex: ctx.index,
+        plan,
+        planDigest,
+      });
+    } catch (e) {
+      const error = (e as Error).message;
+      this.options.logger.warn(
+        `Blast radius of step '${ctx.step.id}' of execution ${ctx.execution.id} could not be computed: ${error}`,
+      );
+      return {
+        level: 'high',
+        action: 'approve',
+        approvalsRequired: 1,
+        ownerApprovalFrom: [],
+        target: { entityRef: ctx.execution.entityRef },
+        affected: [],
+        measures: { dependents: 0, objects: plan.objectCount, hosts: 0 },
+        reasons: [
+          `the blast radius could not be computed (${error}), so a person must approve`,
+        ],
+      };
+    }
+  }
+
   private async afterApproval(ctx: StepContext): Promise<StepOutcome> {
     const approvals = await this.options.store.listApprovals(
       ctx.execution.id,
       ctx.index,
     );
-    const latest = approvals[approvals.length - 1];
-    const valid =
-      latest &&
-      latest.decision === 'approved' &&
-      latest.planDigest === ctx.run.planDigest &&
-      (!latest.expiresAt || latest.expiresAt.getTime() > Date.now());
-    if (!valid) {
+    const gate = evaluateGate({
+      radius: ctx.run.blastRadius,
+      approvals,
+      requester: ctx.execution.requester,
+      planDigest: ctx.run.planDigest,
+      attempt: ctx.run.attempt,
+      now: new Date(),
+    });
+    if (!gate.satisfied) {
       // no approval that still holds for this plan: plan afresh and ask again
       return this.startStep(ctx);
     }
@@ -536,8 +605,8 @@ export class ExecutionRunner {
     await this.options.events.append(ctx.execution.id, 'step-approved', {
       step: ctx.index,
       stepId: ctx.step.id,
-      approvedBy: latest.decidedBy,
-      planDigest: latest.planDigest,
+      approvedBy: gate.counted.map(a => a.decidedBy),
+      planDigest: ctx.run.planDigest,
     });
     return this.apply(
       ctx,

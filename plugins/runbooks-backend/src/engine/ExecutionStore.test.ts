@@ -44,6 +44,52 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
     await knex('executions').delete();
   });
 
+  it('lists only the executions a permission decision lets the reader see', async () => {
+    const a = await store.createExecution(
+      input({
+        requester: 'user:default/alice',
+        entityOwner: 'group:default/team-a',
+      }),
+    );
+    const b = await store.createExecution(
+      input({
+        requester: 'user:default/bob',
+        entityOwner: 'group:default/team-b',
+        runbookOwner: 'group:default/sre',
+      }),
+    );
+    const c = await store.createExecution(
+      input({ requester: 'user:default/carol' }),
+    );
+    const ids = async (
+      visible: Parameters<ExecutionStore['listExecutions']>[1],
+    ) => (await store.listExecutions({}, visible)).items.map(e => e.id).sort();
+    const requester = {
+      property: 'requester' as const,
+      values: ['user:default/alice'],
+    };
+    const owner = {
+      property: 'entityOwner' as const,
+      values: ['group:default/team-b'],
+    };
+    const runbook = {
+      property: 'runbookOwner' as const,
+      values: ['group:default/sre'],
+    };
+    expect(await ids({ visible: requester })).toEqual([a.id]);
+    expect(await ids({ visible: { anyOf: [requester, owner] } })).toEqual(
+      [a.id, b.id].sort(),
+    );
+    expect(await ids({ visible: { allOf: [owner, runbook] } })).toEqual([b.id]);
+    expect(await ids({ visible: { not: requester } })).toEqual(
+      [b.id, c.id].sort(),
+    );
+    expect(
+      await ids({ visible: { property: 'requester', values: [] } }),
+    ).toEqual([]);
+    expect(await ids({})).toEqual([a.id, b.id, c.id].sort());
+  });
+
   it('records an execution with its exact content, pending steps and a created event', async () => {
     const created = await store.createExecution(input());
     expect(await store.getExecution(created.id)).toEqual(created);

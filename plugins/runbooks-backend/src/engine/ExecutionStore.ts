@@ -3,11 +3,18 @@ import {
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import { PermissionCriteria } from '@backstage/plugin-permission-common';
+import {
+  isAndCriteria,
+  isNotCriteria,
+  isOrCriteria,
+} from '@backstage/plugin-permission-node';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import {
   Approval,
   Execution,
+  ExecutionCondition,
   ExecutionEvent,
   ExecutionFilter,
   ExecutionMode,
@@ -36,6 +43,8 @@ type RawExecutionRow = {
   runbook_content: string;
   entity_ref: string;
   entity_snapshot: string;
+  entity_owner: string | null;
+  runbook_owner: string | null;
   parameters: string;
   requester: string;
   mode: string;
@@ -67,6 +76,8 @@ type RawStepRunRow = {
   diff: string | null;
   output: string | null;
   error: string | null;
+  blast_radius: string | null;
+  approval_requested_at: DbTimestamp | null;
   started_at: DbTimestamp | null;
   finished_at: DbTimestamp | null;
 };
@@ -94,8 +105,10 @@ type RawApprovalRow = {
   id: string;
   execution_id: string;
   step_index: number;
+  attempt: number;
   plan_digest: string;
   decided_by: string;
+  owner_of: string | null;
   decision: string;
   comment: string | null;
   created_at: DbTimestamp;
@@ -117,6 +130,8 @@ function executionFromRow(row: RawExecutionRow): Execution {
     runbookContent: JSON.parse(row.runbook_content),
     entityRef: row.entity_ref,
     entitySnapshot: JSON.parse(row.entity_snapshot),
+    entityOwner: row.entity_owner ?? undefined,
+    runbookOwner: row.runbook_owner ?? undefined,
     parameters: JSON.parse(row.parameters),
     requester: row.requester,
     mode: row.mode as ExecutionMode,
@@ -150,6 +165,8 @@ function stepFromRow(row: RawStepRunRow): StepRun {
     diff: fromJson(row.diff),
     output: fromJson(row.output),
     error: row.error ?? undefined,
+    blastRadius: fromJson(row.blast_radius),
+    approvalRequestedAt: toOptionalDate(row.approval_requested_at),
     startedAt: toOptionalDate(row.started_at),
     finishedAt: toOptionalDate(row.finished_at),
   };
@@ -164,6 +181,7 @@ function stepPatchToRow(patch: StepRunPatch): Partial<RawStepRunRow> {
     ['after', 'after'],
     ['diff', 'diff'],
     ['output', 'output'],
+    ['blastRadius', 'blast_radius'],
   ];
   for (const [key, column] of json) {
     if (key in patch) row[column] = toJson(patch[key]);
@@ -173,6 +191,8 @@ function stepPatchToRow(patch: StepRunPatch): Partial<RawStepRunRow> {
   if ('attempt' in patch) row.attempt = patch.attempt;
   if ('planDigest' in patch) row.plan_digest = patch.planDigest ?? null;
   if ('error' in patch) row.error = patch.error ?? null;
+  if ('approvalRequestedAt' in patch)
+    row.approval_requested_at = patch.approvalRequestedAt ?? null;
   if ('startedAt' in patch) row.started_at = patch.startedAt ?? null;
   if ('finishedAt' in patch) row.finished_at = patch.finishedAt ?? null;
   return row as Partial<RawStepRunRow>;
@@ -196,13 +216,30 @@ function approvalFromRow(row: RawApprovalRow): Approval {
     id: row.id,
     executionId: row.execution_id,
     stepIndex: Number(row.step_index),
+    attempt: Number(row.attempt),
     planDigest: row.plan_digest,
     decidedBy: row.decided_by,
+    ownerOf: row.owner_of ?? undefined,
     decision: row.decision as Approval['decision'],
     comment: row.comment ?? undefined,
     createdAt: toDate(row.created_at),
     expiresAt: toOptionalDate(row.expires_at),
   };
+}
+
+/**
+ * What a decision on a waiting step writes, in one transaction: decisions, the execution's and the
+ * step's new state, and an event. `refusal` is a message for the decider when what was written is
+ * not what they asked for (their request expired and was sent back for a fresh plan).
+ */
+export interface GateWrite {
+  approvals?: Array<Omit<Approval, 'id' | 'createdAt' | 'executionId'>>;
+  execution?: { status: ExecutionStatus; statusMessage?: string };
+  step?: StepRunPatch;
+  event?: { type: string; payload?: Record<string, unknown> };
+  refusal?: string;
+  /** The decision was already recorded: nothing new was written. */
+  duplicate?: boolean;
 }
 
 /** A page of executions and the cursor of the next page. */
@@ -269,6 +306,8 @@ export class ExecutionStore {
       runbook_content: JSON.stringify(input.runbookContent),
       entity_ref: input.entityRef,
       entity_snapshot: JSON.stringify(input.entitySnapshot),
+      entity_owner: input.entityOwner ?? null,
+      runbook_owner: input.runbookOwner ?? null,
       parameters: JSON.stringify(input.parameters),
       requester: input.requester,
       mode: input.mode,
@@ -328,10 +367,19 @@ export class ExecutionStore {
   /** Executions, newest first, filtered, a page at a time. */
   async listExecutions(
     filter: ExecutionFilter,
-    options: { limit?: number; cursor?: string } = {},
+    options: {
+      limit?: number;
+      cursor?: string;
+      /** What the reader may see, from a conditional permission decision. */
+      visible?: PermissionCriteria<ExecutionCondition>;
+    } = {},
   ): Promise<ExecutionPage> {
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
     let query = this.db<RawExecutionRow>('executions');
+    if (options.visible) {
+      const visible = options.visible;
+      query = query.where(q => applyCriteria(q, visible));
+    }
     if (filter.entityRef) query = query.where('entity_ref', filter.entityRef);
     if (filter.runbookRef)
       query = query.where('runbook_ref', filter.runbookRef);
@@ -745,23 +793,133 @@ export class ExecutionStore {
     }));
   }
 
-  /** Records a person's decision on a step's plan. */
-  async addApproval(
-    input: Omit<Approval, 'id' | 'createdAt'>,
-  ): Promise<Approval> {
-    const row: RawApprovalRow = {
-      id: randomUUID(),
-      execution_id: input.executionId,
-      step_index: input.stepIndex,
-      plan_digest: input.planDigest,
-      decided_by: input.decidedBy,
-      decision: input.decision,
-      comment: input.comment ?? null,
-      created_at: new Date(),
-      expires_at: input.expiresAt ?? null,
-    };
-    await this.db<RawApprovalRow>('approvals').insert(row);
-    return approvalFromRow(row);
+  /**
+   * Decides on the step an execution waits on, serialised with every other decision on it: locks
+   * the execution while it waits for approval on `stepIndex`, hands its state (with the decisions
+   * of the step's current approval request) to `decide`, and writes what `decide` returns in the
+   * same transaction. `decide` throws to refuse; nothing is written then. ConflictError when the
+   * execution does not wait on that step.
+   */
+  async decideGate(
+    id: string,
+    stepIndex: number,
+    decide: (state: {
+      execution: Execution;
+      step: StepRun;
+      approvals: Approval[];
+    }) => GateWrite,
+  ): Promise<GateWrite & { seq?: number }> {
+    return this.writeTransaction(async tx => {
+      const now = new Date();
+      const locked = await tx<RawExecutionRow>('executions')
+        .where({ id, status: 'waiting-approval', current_step: stepIndex })
+        .whereNull('lease_owner')
+        .update({ updated_at: now });
+      if (locked !== 1) {
+        await this.getExecutionTx(tx, id);
+        throw new ConflictError(
+          `Execution ${id} is not waiting for a decision on step ${stepIndex}`,
+        );
+      }
+      const execution = await this.getExecutionTx(tx, id);
+      const stepRow = await tx<RawStepRunRow>('step_runs')
+        .where({ execution_id: id, step_index: stepIndex })
+        .first();
+      const step = stepFromRow(stepRow!);
+      const approvals = (
+        await tx<RawApprovalRow>('approvals')
+          .where({
+            execution_id: id,
+            step_index: stepIndex,
+            attempt: step.attempt,
+          })
+          .orderBy('created_at')
+      ).map(approvalFromRow);
+      const write = decide({ execution, step, approvals });
+      for (const approval of write.approvals ?? []) {
+        await tx<RawApprovalRow>('approvals').insert({
+          id: randomUUID(),
+          execution_id: id,
+          step_index: approval.stepIndex,
+          attempt: approval.attempt,
+          plan_digest: approval.planDigest,
+          decided_by: approval.decidedBy,
+          decision: approval.decision,
+          comment: approval.comment ?? null,
+          owner_of: approval.ownerOf ?? null,
+          created_at: now,
+          expires_at: approval.expiresAt ?? null,
+        });
+      }
+      if (write.execution) {
+        await tx<RawExecutionRow>('executions')
+          .where({ id })
+          .update({
+            status: write.execution.status,
+            status_message: write.execution.statusMessage ?? null,
+            updated_at: now,
+            ...(TERMINAL_STATUSES.includes(write.execution.status)
+              ? { finished_at: now }
+              : {}),
+          });
+      }
+      if (write.step) {
+        await tx<RawStepRunRow>('step_runs')
+          .where({ execution_id: id, step_index: stepIndex })
+          .update(stepPatchToRow(write.step));
+      }
+      const seq = write.event
+        ? await this.appendEventTx(
+            tx,
+            id,
+            write.event.type,
+            write.event.payload ?? {},
+          )
+        : undefined;
+      return { ...write, seq };
+    });
+  }
+
+  private async getExecutionTx(db: Knex, id: string): Promise<Execution> {
+    const row = await db<RawExecutionRow>('executions').where({ id }).first();
+    if (!row) throw new NotFoundError(`No execution ${id}`);
+    return executionFromRow(row);
+  }
+
+  /** The steps that wait for approval now, with the escalation levels already notified. */
+  async listWaitingGates(): Promise<
+    Array<{ execution: Execution; step: StepRun; escalatedLevels: number[] }>
+  > {
+    const rows: Array<RawExecutionRow & { s_index: number }> = await this.db(
+      'executions as e',
+    )
+      .join('step_runs as s', join =>
+        join
+          .on('s.execution_id', 'e.id')
+          .andOn('s.step_index', 'e.current_step'),
+      )
+      .where('e.status', 'waiting-approval')
+      .andWhere('s.status', 'waiting-approval')
+      .select('e.*', 's.step_index as s_index')
+      .orderBy('e.created_at');
+    const gates = [];
+    for (const row of rows) {
+      const execution = executionFromRow(row);
+      const step = stepFromRow(
+        (await this.db<RawStepRunRow>('step_runs')
+          .where({ execution_id: execution.id, step_index: row.s_index })
+          .first())!,
+      );
+      const escalated = await this.db<RawEventRow>('execution_events')
+        .where({ execution_id: execution.id, type: 'approval-escalated' })
+        .select('payload');
+      const escalatedLevels = escalated
+        .map(e => JSON.parse(e.payload))
+        .filter(p => p.step === step.stepIndex && p.attempt === step.attempt)
+        .map(p => Number(p.level));
+      gates.push({ execution, step, escalatedLevels });
+    }
+    return gates;
   }
 
   /** Decisions on a step, oldest first. */
@@ -848,6 +1006,32 @@ export class ExecutionStore {
       })
       .orderBy('engaged_at');
     return rows.map(killSwitchFromRow);
+  }
+}
+
+const conditionColumns: Record<ExecutionCondition['property'], string> = {
+  requester: 'requester',
+  entityOwner: 'entity_owner',
+  runbookOwner: 'runbook_owner',
+};
+
+/** Turns permission criteria over executions into a knex where clause. */
+function applyCriteria(
+  query: Knex.QueryBuilder,
+  criteria: PermissionCriteria<ExecutionCondition>,
+): void {
+  if (isAndCriteria(criteria)) {
+    for (const c of criteria.allOf) query.andWhere(q => applyCriteria(q, c));
+  } else if (isOrCriteria(criteria)) {
+    query.where(q => {
+      for (const c of criteria.anyOf) q.orWhere(q2 => applyCriteria(q2, c));
+    });
+  } else if (isNotCriteria(criteria)) {
+    query.whereNot(q => applyCriteria(q, criteria.not));
+  } else if (criteria.values.length === 0) {
+    query.whereRaw('1 = 0');
+  } else {
+    query.whereIn(conditionColumns[criteria.property], criteria.values);
   }
 }
 

@@ -1,18 +1,8 @@
-import { RunbookStep } from '@runbooks/plugin-runbooks-common';
+import { BlastRadius, RunbookStep } from '@runbooks/plugin-runbooks-common';
 import { ToolPlan } from '@runbooks/plugin-runbooks-node';
 import { Execution } from './types';
 
-/** What the blast-radius check concludes about one mutating step. */
-export interface BlastRadiusAssessment {
-  /** Whether a person must approve the plan before it is applied. */
-  requiresApproval: boolean;
-  level: 'none' | 'low' | 'high';
-  /** Entity refs the change may affect. */
-  affected: string[];
-  reason?: string;
-}
-
-/** Decides, from a step's plan, how far a change reaches and whether it needs approval. */
+/** Decides, from a step's plan, how far a change reaches and what it needs before it applies. */
 export interface BlastRadiusHook {
   assess(context: {
     execution: Execution;
@@ -20,22 +10,26 @@ export interface BlastRadiusHook {
     stepIndex: number;
     plan: ToolPlan;
     planDigest: string;
-  }): Promise<BlastRadiusAssessment>;
+  }): Promise<BlastRadius>;
 }
 
 /**
- * The blast-radius check until the topology-based one lands: approval only where the runbook
- * says `approval: always`.
+ * A blast-radius check that looks at nothing but the runbook: one approval where the step says
+ * `approval: always`, none otherwise. For tests and tools that run the engine without a catalog;
+ * the backend uses the topology-based check.
  */
 export const stepDeclaredBlastRadius: BlastRadiusHook = {
-  async assess({ step }) {
-    return step.approval === 'always'
-      ? {
-          requiresApproval: true,
-          level: 'high',
-          affected: [],
-          reason: 'the runbook requires approval for this step',
-        }
-      : { requiresApproval: false, level: 'none', affected: [] };
+  async assess({ step, execution, plan }) {
+    const always = step.approval === 'always';
+    return {
+      level: always ? 'high' : 'low',
+      action: always ? 'approve' : 'run',
+      approvalsRequired: always ? 1 : 0,
+      ownerApprovalFrom: [],
+      target: { entityRef: execution.entityRef },
+      affected: [],
+      measures: { dependents: 0, objects: plan.objectCount, hosts: 0 },
+      reasons: always ? ['the runbook requires approval for this step'] : [],
+    };
   },
 };

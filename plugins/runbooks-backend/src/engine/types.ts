@@ -1,4 +1,7 @@
-import { ExecutionStatusValue } from '@runbooks/plugin-runbooks-common';
+import {
+  BlastRadius,
+  ExecutionStatusValue,
+} from '@runbooks/plugin-runbooks-common';
 
 /** How an execution runs: every step's dry-run only, or for real. */
 export type ExecutionMode = 'dry-run' | 'execute';
@@ -42,6 +45,10 @@ export interface Execution {
   runbookContent: unknown;
   entityRef: string;
   entitySnapshot: unknown;
+  /** Owner ref of the target entity when the execution was requested. */
+  entityOwner?: string;
+  /** Owner ref of the runbook when the execution was requested. */
+  runbookOwner?: string;
   parameters: Record<string, unknown>;
   requester: string;
   mode: ExecutionMode;
@@ -64,6 +71,8 @@ export interface NewExecution {
   runbookContent: unknown;
   entityRef: string;
   entitySnapshot: unknown;
+  entityOwner?: string;
+  runbookOwner?: string;
   parameters: Record<string, unknown>;
   requester: string;
   mode: ExecutionMode;
@@ -88,6 +97,10 @@ export interface StepRun {
   diff?: unknown;
   output?: unknown;
   error?: string;
+  /** How far the planned change reaches and what the policy requires for it. */
+  blastRadius?: BlastRadius;
+  /** When the step last started waiting for approval. */
+  approvalRequestedAt?: Date;
   startedAt?: Date;
   finishedAt?: Date;
 }
@@ -126,8 +139,12 @@ export interface Approval {
   id: string;
   executionId: string;
   stepIndex: number;
+  /** The step attempt whose approval request this decision answers. */
+  attempt: number;
   planDigest: string;
   decidedBy: string;
+  /** The affected owner the approver answers for, when the gate asks for one. */
+  ownerOf?: string;
   decision: 'approved' | 'rejected';
   comment?: string;
   createdAt: Date;
@@ -142,4 +159,13 @@ export interface ExecutionFilter {
   requester?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+}
+
+/**
+ * One condition of a permission decision over executions, as the store filters by it: the
+ * property's value is one of `values`.
+ */
+export interface ExecutionCondition {
+  property: 'requester' | 'entityOwner' | 'runbookOwner';
+  values: string[];
 }

@@ -1,2 +1,3 @@
 export { RunbookCatalog, describeRunbook } from './RunbookCatalog';
 export { runbookDigest } from './runbookDigest';
+export * from './ownerRef';

@@ -1,22 +1,49 @@
 import { McpServerStatus } from '@runbooks/plugin-runbooks-node';
 import { redactExecution, redactSteps } from './redact';
 import {
+  BackstageCredentials,
+  BackstageUserPrincipal,
   HttpAuthService,
   LoggerService,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
+import { ResourcePermission } from '@backstage/plugin-permission-common';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
-import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
+import {
+  ApprovalGateResponse,
+  ApprovalResponse,
+  EntityRunbooksResponse,
+  executionApprovePermission,
+  executionCancelPermission,
+  executionReadPermission,
+  RUNBOOK_EXECUTION_RESOURCE_TYPE,
+} from '@runbooks/plugin-runbooks-common';
+import { OnCallSchedule } from '@runbooks/plugin-runbooks-node';
+import { evaluateGate } from '../approvals';
+import { RunbooksAuthorizer } from '../permissions';
 import express from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import {
+  Approval,
   ExecutionEvents,
   ExecutionManager,
   ExecutionStore,
   TERMINAL_STATUSES,
 } from '../engine';
+
+const approval = (a: Approval): ApprovalResponse => ({
+  stepIndex: a.stepIndex,
+  attempt: a.attempt,
+  planDigest: a.planDigest,
+  decidedBy: a.decidedBy,
+  decision: a.decision,
+  comment: a.comment,
+  ownerOf: a.ownerOf,
+  createdAt: a.createdAt.toISOString(),
+  expiresAt: a.expiresAt?.toISOString(),
+});
 import { RunbookCatalog } from '../runbook';
 
 /** What the router needs. */
@@ -24,6 +51,9 @@ export interface RouterOptions {
   logger: LoggerService;
   httpAuth: HttpAuthService;
   userInfo: UserInfoService;
+  authorizer: RunbooksAuthorizer;
+  /** Who is on call for an entity's owner now, shown to requesters of a waiting execution. */
+  onCall?: (entityOwner: string) => Promise<OnCallSchedule | undefined>;
   runbookCatalog: RunbookCatalog;
   store: ExecutionStore;
   events: ExecutionEvents;
@@ -81,6 +111,7 @@ const decisionBody = z
     decision: z.enum(['approved', 'rejected']),
     planDigest: z.string().min(1),
     comment: z.string().max(2000).optional(),
+    scope: z.enum(['step', 'remaining']).default('step'),
   })
   .strict();
 
@@ -110,8 +141,15 @@ async function parse<T>(
 export async function createRouter(
   options: RouterOptions,
 ): Promise<express.Router> {
-  const { httpAuth, userInfo, runbookCatalog, store, events, manager } =
-    options;
+  const {
+    httpAuth,
+    userInfo,
+    authorizer,
+    runbookCatalog,
+    store,
+    events,
+    manager,
+  } = options;
   const streamPollMs = options.streamPollMs ?? 500;
   const router = Router();
   router.use(express.json());
@@ -119,7 +157,11 @@ export async function createRouter(
   const user = async (req: express.Request) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
     const info = await userInfo.getUserInfo(credentials);
-    return { credentials, userRef: info.userEntityRef };
+    return {
+      credentials,
+      userRef: info.userEntityRef,
+      claims: info.ownershipEntityRefs,
+    };
   };
   const reader = (req: express.Request) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
@@ -136,9 +178,11 @@ export async function createRouter(
       stringifyEntityRef(params),
       credentials,
     );
+    const entityRef = stringifyEntityRef(entity);
     const body: EntityRunbooksResponse = {
-      entityRef: stringifyEntityRef(entity),
+      entityRef,
       items,
+      canExecute: await authorizer.canExecute(credentials, entityRef),
     };
     res.json(body);
   });
@@ -146,6 +190,7 @@ export async function createRouter(
   router.post('/executions', async (req, res) => {
     const { credentials, userRef } = await user(req);
     const body = await parse(createBody, req.body, 'execution request');
+    await authorizer.assertCanExecute(credentials, body.entityRef);
     const resolved = await runbookCatalog.resolveRequest(body, credentials);
     const execution = await manager.create({
       ...resolved,
@@ -156,29 +201,103 @@ export async function createRouter(
   });
 
   router.get('/executions', async (req, res) => {
-    await reader(req);
+    const credentials = await reader(req);
     const query = await parse(listQuery, req.query, 'query');
+    const visible = await authorizer.visibleExecutions(credentials);
+    if (visible.kind === 'none') {
+      res.json({ items: [] });
+      return;
+    }
     const page = await store.listExecutions(query, {
       cursor: query.cursor,
       limit: query.limit,
+      visible: visible.kind === 'some' ? visible.criteria : undefined,
     });
     res.json({ ...page, items: page.items.map(redactExecution) });
   });
 
+  /** The execution, once the caller is known to hold `permission` on it. */
+  const permitted = async (
+    credentials: BackstageCredentials,
+    id: string,
+    permission: ResourcePermission<typeof RUNBOOK_EXECUTION_RESOURCE_TYPE>,
+    what: string,
+  ) => {
+    const execution = await store.getExecution(id);
+    await authorizer.assert(credentials, permission, execution, what);
+    return execution;
+  };
+
   router.get('/executions/:id', async (req, res) => {
-    await reader(req);
+    const credentials = await reader(req);
+    await permitted(
+      credentials,
+      req.params.id,
+      executionReadPermission,
+      'read',
+    );
     const details = await manager.get(req.params.id);
-    res.json({
-      execution: redactExecution(details.execution),
-      steps: redactSteps(details.execution, details.steps),
+    const { execution, steps } = details;
+    const waiting = steps[execution.currentStep];
+    // dates become ISO strings in JSON: the shape of ExecutionDetailsResponse
+    const body: Record<string, unknown> & { gate?: ApprovalGateResponse } = {
+      execution: redactExecution(execution),
+      steps: redactSteps(execution, steps),
       events: await store.listEvents(req.params.id),
-    });
+      approvals: (await store.listApprovals(req.params.id)).map(approval),
+    };
+    if (
+      execution.status === 'waiting-approval' &&
+      waiting?.status === 'waiting-approval'
+    ) {
+      const gate = evaluateGate({
+        radius: waiting.blastRadius,
+        approvals: await store.listApprovals(execution.id, waiting.stepIndex),
+        requester: execution.requester,
+        planDigest: waiting.planDigest,
+        attempt: waiting.attempt,
+        now: new Date(),
+      });
+      const onCall =
+        execution.entityOwner && options.onCall
+          ? await options.onCall(execution.entityOwner).catch(e => {
+              options.logger.warn(
+                `On-call lookup for ${execution.entityOwner} failed: ${e}`,
+              );
+              return undefined;
+            })
+          : undefined;
+      const caller =
+        credentials.principal.type === 'user'
+          ? (credentials as BackstageCredentials<BackstageUserPrincipal>)
+          : undefined;
+      body.gate = {
+        stepIndex: waiting.stepIndex,
+        stepId: waiting.stepId,
+        planDigest: waiting.planDigest!,
+        requestedAt: waiting.approvalRequestedAt?.toISOString(),
+        required: gate.required,
+        approvals: gate.counted.map(approval),
+        ownerApprovalFrom: gate.ownerApprovalFrom,
+        missing: gate.missing,
+        onCall: onCall?.levels,
+        canApprove:
+          !!caller &&
+          caller.principal.userEntityRef !== execution.requester &&
+          (await authorizer.allows(
+            credentials,
+            executionApprovePermission,
+            execution,
+          )),
+      };
+    }
+    res.json(body);
   });
 
   router.get('/executions/:id/events', async (req, res) => {
-    await reader(req);
+    const credentials = await reader(req);
     const id = req.params.id;
-    await store.getExecution(id);
+    await permitted(credentials, id, executionReadPermission, 'read');
     const resumeFrom = req.header('last-event-id') ?? req.query.after ?? '0';
     let last = Number(resumeFrom);
     if (!Number.isInteger(last) || last < 0) {
@@ -235,17 +354,30 @@ export async function createRouter(
   });
 
   router.post('/executions/:id/cancel', async (req, res) => {
-    const { userRef } = await user(req);
+    const { credentials, userRef } = await user(req);
+    await permitted(
+      credentials,
+      req.params.id,
+      executionCancelPermission,
+      'cancel',
+    );
     res.json(redactExecution(await manager.cancel(req.params.id, userRef)));
   });
 
   router.post('/executions/:id/steps/:index/decision', async (req, res) => {
-    const { userRef } = await user(req);
+    const { credentials, userRef, claims } = await user(req);
     const body = await parse(decisionBody, req.body, 'decision');
     const stepIndex = Number(req.params.index);
     if (!Number.isInteger(stepIndex) || stepIndex < 0) {
       throw new InputError(`Invalid step index '${req.params.index}'`);
     }
+    // asked of the policy now, at decision time: a revoked permission takes effect at once
+    await permitted(
+      credentials,
+      req.params.id,
+      executionApprovePermission,
+      'decide on',
+    );
     res.json(
       redactExecution(
         await manager.decide({
@@ -254,7 +386,9 @@ export async function createRouter(
           planDigest: body.planDigest,
           decision: body.decision,
           comment: body.comment,
+          scope: body.scope,
           decidedBy: userRef,
+          claims,
         }),
       ),
     );
@@ -262,7 +396,16 @@ export async function createRouter(
 
   for (const action of ['resume', 'skip', 'abort'] as const) {
     router.post(`/executions/:id/${action}`, async (req, res) => {
-      const { userRef } = await user(req);
+      const { credentials, userRef } = await user(req);
+      // abort ends the execution like a cancel; resume and skip decide how a change goes on
+      await permitted(
+        credentials,
+        req.params.id,
+        action === 'abort'
+          ? executionCancelPermission
+          : executionApprovePermission,
+        action,
+      );
       res.json(
         redactExecution(
           await manager.resolveAttention(req.params.id, action, userRef),
@@ -281,7 +424,8 @@ export async function createRouter(
   });
 
   router.post('/kill-switches', async (req, res) => {
-    const { userRef } = await user(req);
+    const { credentials, userRef } = await user(req);
+    await authorizer.assertCanManageKillSwitches(credentials);
     const body = await parse(killSwitchBody, req.body, 'kill switch');
     res
       .status(201)
@@ -289,7 +433,8 @@ export async function createRouter(
   });
 
   router.post('/kill-switches/:id/release', async (req, res) => {
-    const { userRef } = await user(req);
+    const { credentials, userRef } = await user(req);
+    await authorizer.assertCanManageKillSwitches(credentials);
     res.json(await manager.releaseKillSwitch(req.params.id, userRef));
   });
 

@@ -71,6 +71,8 @@ export interface RunbookToolProblemSummary {
 export interface EntityRunbooksResponse {
   entityRef: string;
   items: EntityRunbook[];
+  /** Whether the caller may request executions on this entity (`runbooks.runbook.execute`). */
+  canExecute: boolean;
 }
 
 /**
@@ -125,8 +127,52 @@ export interface StepRunResponse {
   diff?: unknown;
   output?: unknown;
   error?: string;
+  /** How far the planned change reaches and what the policy requires for it. */
+  blastRadius?: BlastRadius;
+  approvalRequestedAt?: string;
   startedAt?: string;
   finishedAt?: string;
+}
+
+/**
+ * A person's decision on a step's plan.
+ * @public
+ */
+export interface ApprovalResponse {
+  stepIndex: number;
+  /** The step attempt (approval request) it answers. */
+  attempt: number;
+  planDigest: string;
+  decidedBy: string;
+  decision: 'approved' | 'rejected';
+  comment?: string;
+  /** The affected owner the approver answered for, when the gate asked for one. */
+  ownerOf?: string;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+/**
+ * The approval gate an execution waits at.
+ * @public
+ */
+export interface ApprovalGateResponse {
+  stepIndex: number;
+  stepId: string;
+  planDigest: string;
+  requestedAt?: string;
+  /** Distinct approvers needed. */
+  required: number;
+  /** The approvals that count so far. */
+  approvals: ApprovalResponse[];
+  /** When not empty, one approver must be a member of one of these owners of affected services. */
+  ownerApprovalFrom: string[];
+  /** What is still missing, in plain words. */
+  missing: string[];
+  /** Who is on call for the target's owner now, by escalation level. */
+  onCall?: Array<{ level: number; users: string[]; escalateAfterMs: number }>;
+  /** Whether the caller may approve it (holds the permission and did not request it). */
+  canApprove: boolean;
 }
 
 /**
@@ -142,6 +188,10 @@ export interface ExecutionDetailsResponse {
     payload: Record<string, unknown>;
     createdAt: string;
   }>;
+  /** Every decision on the execution's steps, oldest first. */
+  approvals: ApprovalResponse[];
+  /** Present while the execution waits for approval. */
+  gate?: ApprovalGateResponse;
 }
 
 /**
@@ -151,4 +201,68 @@ export interface ExecutionDetailsResponse {
 export interface ExecutionListResponse {
   items: ExecutionResponse[];
   nextCursor?: string;
+}
+
+/**
+ * How far a change reaches, from `low` (nothing else affected) to `critical`.
+ * @public
+ */
+export type BlastRadiusLevel = 'low' | 'medium' | 'high' | 'critical';
+
+/**
+ * What the blast-radius policy does with a step: run it, wait for one approval, wait for two
+ * approvals of which one comes from an owner of an affected dependent, or refuse to run it.
+ * @public
+ */
+export type BlastRadiusAction = 'run' | 'approve' | 'two-approvals' | 'refuse';
+
+/**
+ * An entity a change may affect (or its target), as approvers see it.
+ * @public
+ */
+export interface AffectedEntity {
+  entityRef: string;
+  kind: string;
+  title?: string;
+  /** The owner's entity ref, such as `group:default/team-checkout`. */
+  owner?: string;
+  lifecycle?: string;
+  /** From the `runbooks.backstage.io/tier` annotation or the `tier` label. */
+  tier?: string;
+  /** Hops from the target (1 = a direct dependent or part). */
+  depth: number;
+  /** The relation that reached it: `dependencyOf` (it depends on the entity before) or `hasPart`. */
+  via: 'dependencyOf' | 'hasPart';
+  /** Whether it counts toward the level (entities whose lifecycle the policy ignores do not). */
+  counted: boolean;
+}
+
+/**
+ * The blast radius of one mutating step and what the policy requires for it. Stored on the step.
+ * @public
+ */
+export interface BlastRadius {
+  level: BlastRadiusLevel;
+  action: BlastRadiusAction;
+  /** Distinct approvers needed before the step applies (0 = none). */
+  approvalsRequired: number;
+  /**
+   * Owner refs of affected dependents: when not empty, at least one approver must own (be a member
+   * of) one of them.
+   */
+  ownerApprovalFrom: string[];
+  target: {
+    entityRef: string;
+    owner?: string;
+    lifecycle?: string;
+    tier?: string;
+  };
+  /** Entities affected besides the target, nearest first. */
+  affected: AffectedEntity[];
+  /** The measures the level was computed from. */
+  measures: { dependents: number; objects: number; hosts: number };
+  /** Why the level and action are what they are, in plain words. */
+  reasons: string[];
+  /** The graph walk stopped at its limit: more entities may be affected. */
+  truncated?: boolean;
 }

@@ -106,6 +106,35 @@ export const runbookAppliesToSchema = z
   })
   .strict();
 
+const blastRadiusAction = z.enum(
+  ['run', 'approve', 'two-approvals', 'refuse'],
+  {
+    error: issue =>
+      `must be 'run', 'approve', 'two-approvals' or 'refuse', not ${JSON.stringify(
+        issue.input,
+      )}`,
+  },
+);
+
+/**
+ * The zod schema of `spec.blastRadius`: what the runbook requires at each blast-radius level. It can
+ * only make the backend's policy stricter; a looser action is ignored.
+ * @public
+ */
+export const runbookBlastRadiusSchema = z
+  .object({
+    actions: z
+      .object({
+        low: blastRadiusAction.optional(),
+        medium: blastRadiusAction.optional(),
+        high: blastRadiusAction.optional(),
+        critical: blastRadiusAction.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 /**
  * The zod schema of a Runbook entity (`runbooks.backstage.io/v1alpha1`, `kind: Runbook`).
  * @public
@@ -153,6 +182,7 @@ export const runbookEntitySchema = z.object({
         .default({}),
       triggers: z.array(runbookTriggerSchema).optional(),
       preconditions: z.array(runbookCheckSchema).optional(),
+      blastRadius: runbookBlastRadiusSchema.optional(),
       steps: z
         .array(runbookStepSchema, {
           error: issue =>

@@ -34,4 +34,20 @@ describe('runbookEntityJsonSchema', () => {
       }),
     );
   });
+
+  it('checks the actions of spec.blastRadius', () => {
+    const runbook = parse(
+      readFileSync(path.join(library, 'restart-deployment.yaml'), 'utf8'),
+    );
+    runbook.spec.blastRadius = { actions: { high: 'refuse' } };
+    expect(validate(runbook)).toBe(true);
+    runbook.spec.blastRadius = { actions: { high: 'maybe' } };
+    expect(validate(runbook)).toBe(false);
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({
+        instancePath: '/spec/blastRadius/actions/high',
+        keyword: 'enum',
+      }),
+    );
+  });
 });

@@ -97,4 +97,31 @@ describe('validateRunbookEntity', () => {
       'spec.steps: a runbook needs at least one step',
     ]);
   });
+
+  it('accepts blast-radius actions per level and rejects unknown levels and actions', () => {
+    const runbook: any = valid();
+    runbook.spec.blastRadius = {
+      actions: { medium: 'two-approvals', critical: 'refuse' },
+    };
+    expect(validateRunbookEntity(runbook)).toMatchObject({
+      ok: true,
+      runbook: {
+        spec: {
+          blastRadius: {
+            actions: { medium: 'two-approvals', critical: 'refuse' },
+          },
+        },
+      },
+    });
+
+    runbook.spec.blastRadius = {
+      actions: { high: 'yolo', severe: 'refuse' },
+      thresholds: {},
+    };
+    expect(validateRunbookEntity(runbook).issues.map(i => i.message)).toEqual([
+      `spec.blastRadius.actions.high: must be 'run', 'approve', 'two-approvals' or 'refuse', not "yolo"`,
+      "spec.blastRadius.actions.severe: unknown field 'severe'",
+      "spec.blastRadius.thresholds: unknown field 'thresholds'",
+    ]);
+  });
 });

@@ -22,6 +22,7 @@ const DEMO_USERS = [
   { name: 'alice', role: 'Developer in team-checkout' },
   { name: 'bob', role: 'On-call lead in SRE (approves)' },
   { name: 'carol', role: 'Incident reviewer (reads history)' },
+  { name: 'dave', role: 'SRE manager (second on-call level, approves)' },
 ];
 
 /**

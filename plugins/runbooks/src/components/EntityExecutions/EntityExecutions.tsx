@@ -1,10 +1,13 @@
-import { InfoCard, ResponseErrorPanel } from '@backstage/core-components';
-import { useApi } from '@backstage/core-plugin-api';
+import { InfoCard, Link, ResponseErrorPanel } from '@backstage/core-components';
+import { identityApiRef, useApi } from '@backstage/core-plugin-api';
+import { parseEntityRef } from '@backstage/catalog-model';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Chip from '@material-ui/core/Chip';
 import Typography from '@material-ui/core/Typography';
 import {
+  ApprovalGateResponse,
+  BlastRadius,
   ExecutionDetailsResponse,
   ExecutionResponse,
   StepRunResponse,
@@ -34,15 +37,64 @@ function Json(props: { value: unknown; label: string }) {
   );
 }
 
+const short = (ref: string) => ref.replace(/^[a-z]+:default\//, '');
+
+/** How far a step's change reaches, with the affected entities linked to their catalog pages. */
+function Radius(props: { radius: BlastRadius }) {
+  const { radius } = props;
+  return (
+    <Box data-testid="blast-radius" my={0.5}>
+      <Typography variant="body2">
+        Blast radius: <strong>{radius.level}</strong> ({radius.action}
+        {radius.approvalsRequired > 0
+          ? `, ${radius.approvalsRequired} approval${
+              radius.approvalsRequired === 1 ? '' : 's'
+            }`
+          : ''}
+        ) · {radius.measures.objects} object(s) · {radius.measures.hosts}{' '}
+        host(s)
+      </Typography>
+      {radius.affected.length > 0 && (
+        <Typography variant="body2" component="div">
+          Affected:{' '}
+          {radius.affected.map((a, i) => {
+            const ref = parseEntityRef(a.entityRef);
+            return (
+              <span key={a.entityRef}>
+                {i > 0 && ', '}
+                <Link
+                  to={`/catalog/${ref.namespace}/${ref.kind.toLocaleLowerCase(
+                    'en-US',
+                  )}/${ref.name}`}
+                >
+                  {ref.name}
+                </Link>
+                {a.owner ? ` (${short(a.owner)}` : ' ('}
+                {a.lifecycle ? `, ${a.lifecycle}` : ''}
+                {a.tier ? `, tier ${a.tier}` : ''})
+              </span>
+            );
+          })}
+        </Typography>
+      )}
+      <Typography variant="caption" color="textSecondary">
+        {radius.reasons.join(' ')}
+      </Typography>
+    </Box>
+  );
+}
+
 function Step(props: {
   step: StepRunResponse;
   execution: ExecutionResponse;
+  gate?: ApprovalGateResponse;
+  viewer?: string;
   onDecide: (
     step: StepRunResponse,
     decision: 'approved' | 'rejected',
   ) => Promise<void>;
 }) {
-  const { step, execution, onDecide } = props;
+  const { step, execution, gate, onDecide } = props;
   const waiting =
     execution.status === 'waiting-approval' &&
     execution.currentStep === step.stepIndex &&
@@ -84,27 +136,71 @@ function Step(props: {
       )}
       <Json label="state diff (before → after)" value={step.diff} />
       <Json label="output" value={step.output} />
-      {waiting && (
-        <Box>
+      {step.blastRadius && <Radius radius={step.blastRadius} />}
+      {waiting && gate && (
+        <Box data-testid={`gate-${step.stepId}`}>
           <Typography variant="body2">
-            Waits for a person other than {execution.requester} to approve plan{' '}
-            {step.planDigest}.
+            Waits for {gate.required} approval{gate.required === 1 ? '' : 's'}{' '}
+            of plan {gate.planDigest} by a person other than{' '}
+            {short(execution.requester)}
+            {gate.ownerApprovalFrom.length > 0 &&
+              `, one of them from ${gate.ownerApprovalFrom
+                .map(short)
+                .join(' or ')}`}
+            .
           </Typography>
-          <Button
-            size="small"
-            color="primary"
-            variant="contained"
-            onClick={() => onDecide(step, 'approved')}
-          >
-            Approve this plan
-          </Button>{' '}
-          <Button
-            size="small"
-            variant="outlined"
-            onClick={() => onDecide(step, 'rejected')}
-          >
-            Reject
-          </Button>
+          {gate.approvals.length > 0 && (
+            <Typography variant="body2">
+              Approved so far by{' '}
+              {gate.approvals
+                .map(
+                  a =>
+                    `${short(a.decidedBy)} (${new Date(
+                      a.createdAt,
+                    ).toLocaleString()})`,
+                )
+                .join(', ')}
+              ; still missing: {gate.missing.join('; ')}.
+            </Typography>
+          )}
+          {gate.onCall && gate.onCall.length > 0 && (
+            <Typography variant="body2" data-testid="on-call">
+              On call:{' '}
+              {gate.onCall
+                .map(
+                  l =>
+                    `level ${l.level}: ${
+                      l.users.map(short).join(', ') || 'nobody'
+                    }`,
+                )
+                .join(' · ')}
+            </Typography>
+          )}
+          {gate.canApprove ? (
+            <>
+              <Button
+                size="small"
+                color="primary"
+                variant="contained"
+                onClick={() => onDecide(step, 'approved')}
+              >
+                Approve this plan
+              </Button>{' '}
+              <Button
+                size="small"
+                variant="outlined"
+                onClick={() => onDecide(step, 'rejected')}
+              >
+                Reject
+              </Button>
+            </>
+          ) : (
+            <Typography variant="body2" color="textSecondary">
+              {execution.requester === props.viewer
+                ? 'You requested this execution, so another person must approve it (four-eyes rule).'
+                : 'You may not approve this execution.'}
+            </Typography>
+          )}
         </Box>
       )}
     </Box>
@@ -113,6 +209,11 @@ function Step(props: {
 
 function ExecutionDetails(props: { id: string; onChange: () => void }) {
   const api = useApi(runbooksApiRef);
+  const identity = useApi(identityApiRef);
+  const [viewer, setViewer] = useState<string>();
+  useEffect(() => {
+    identity.getBackstageIdentity().then(i => setViewer(i.userEntityRef));
+  }, [identity]);
   const [details, setDetails] = useState<ExecutionDetailsResponse>();
   const [error, setError] = useState<Error>();
   const load = useCallback(
@@ -157,6 +258,8 @@ function ExecutionDetails(props: { id: string; onChange: () => void }) {
           key={step.stepIndex}
           step={step}
           execution={details.execution}
+          gate={details.gate}
+          viewer={viewer}
           onDecide={onDecide}
         />
       ))}

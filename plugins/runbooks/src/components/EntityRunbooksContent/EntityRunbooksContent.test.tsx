@@ -25,6 +25,7 @@ const entity: Entity = {
 
 const response: EntityRunbooksResponse = {
   entityRef: 'component:default/checkout',
+  canExecute: true,
   items: [
     {
       ref: 'runbook:default/scale-deployment',
@@ -134,6 +135,7 @@ describe('EntityRunbooksContent', () => {
       runbookRef: 'runbook:default/scale-deployment',
       runbookDigest: 'sha256:x',
       entityRef: 'component:default/checkout',
+      canExecute: true,
       parameters: { deployment: 'checkout', replicas: 3 },
       requester: 'user:default/alice',
       mode: 'dry-run',

@@ -1,0 +1,2 @@
+export * from './ConfigOnCallProvider';
+export * from './types';
