@@ -19,6 +19,9 @@ backend.add(import('@runbooks/plugin-catalog-backend-module-runbooks'));
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(runbooksDemoPolicyModule);
 
+// notifications: approvals that wait are escalated to the on-call people through them
+backend.add(import('@backstage/plugin-notifications-backend'));
+
 // runbooks
 backend.add(import('@runbooks/plugin-runbooks-backend'));
 

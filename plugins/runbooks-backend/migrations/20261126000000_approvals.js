@@ -8,17 +8,21 @@
  * @param {import('knex').Knex} knex
  */
 exports.up = async function up(knex) {
+  // on SQLite a rollback keeps these columns (see down)
+  const kept = await knex.schema.hasColumn('executions', 'entity_owner');
   await knex.schema.alterTable('executions', table => {
-    table
-      .string('entity_owner')
-      .nullable()
-      .comment(
-        'Owner ref of the target entity when the execution was requested',
-      );
-    table
-      .string('runbook_owner')
-      .nullable()
-      .comment('Owner ref of the runbook when the execution was requested');
+    if (!kept) {
+      table
+        .string('entity_owner')
+        .nullable()
+        .comment(
+          'Owner ref of the target entity when the execution was requested',
+        );
+      table
+        .string('runbook_owner')
+        .nullable()
+        .comment('Owner ref of the runbook when the execution was requested');
+    }
     table.index(['entity_owner'], 'executions_entity_owner_idx');
     table.index(['runbook_owner'], 'executions_runbook_owner_idx');
     table.index(['requester'], 'executions_requester_idx');
@@ -50,6 +54,17 @@ exports.up = async function up(knex) {
       .comment('When the step last started waiting for approval');
   });
 
+  // steps waiting already: their request is as old as the last change of their execution
+  const waiting = await knex('step_runs as s')
+    .join('executions as e', 'e.id', 's.execution_id')
+    .where('s.status', 'waiting-approval')
+    .select('s.execution_id', 's.step_index', 'e.updated_at');
+  for (const row of waiting) {
+    await knex('step_runs')
+      .where({ execution_id: row.execution_id, step_index: row.step_index })
+      .update({ approval_requested_at: row.updated_at });
+  }
+
   await knex.schema.alterTable('approvals', table => {
     table
       .integer('attempt')
@@ -66,18 +81,26 @@ exports.up = async function up(knex) {
 };
 
 /**
+ * The owner's full ref, lowercase, as the backend computes it: the `ownedBy` relation when the
+ * stored entity has one, otherwise `spec.owner` read as a group in the entity's namespace.
+ *
  * @param {string} json
  * @returns {string | null}
  */
 function ownerOf(json) {
   try {
     const entity = JSON.parse(json);
+    const related = (entity?.relations ?? []).find(
+      (/** @type {{type: string}} */ r) => r.type === 'ownedBy',
+    );
+    if (related?.targetRef) return String(related.targetRef).toLowerCase();
     const owner = entity?.spec?.owner;
     if (typeof owner !== 'string' || !owner) return null;
-    if (owner.includes(':'))
-      return owner.includes('/') ? owner : owner.replace(':', ':default/');
     const namespace = entity?.metadata?.namespace ?? 'default';
-    return `group:${namespace}/${owner}`;
+    const match = /^(?:([^:/]+):)?(?:([^:/]+)\/)?([^:/]+)$/.exec(owner);
+    if (!match) return null;
+    const [, kind = 'group', ns = namespace, name] = match;
+    return `${kind}:${ns}/${name}`.toLowerCase();
   } catch {
     return null;
   }
@@ -99,7 +122,13 @@ exports.down = async function down(knex) {
     table.dropIndex(['requester'], 'executions_requester_idx');
     table.dropIndex(['runbook_owner'], 'executions_runbook_owner_idx');
     table.dropIndex(['entity_owner'], 'executions_entity_owner_idx');
-    table.dropColumn('runbook_owner');
-    table.dropColumn('entity_owner');
   });
+  // SQLite drops a column by rebuilding the table, which would cascade-delete every step, event
+  // and approval of every execution: there the two nullable columns stay
+  if (!String(knex.client.config.client).includes('sqlite')) {
+    await knex.schema.alterTable('executions', table => {
+      table.dropColumn('runbook_owner');
+      table.dropColumn('entity_owner');
+    });
+  }
 };

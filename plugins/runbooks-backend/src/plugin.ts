@@ -209,6 +209,8 @@ export const runbooksPlugin = createBackendPlugin({
           },
           timeout: { seconds: 60 },
           fn: async () => {
+            // expired requests are planned afresh first: nobody is paged for a stale plan
+            await manager.expireStaleApprovalRequests();
             await escalator.tick();
           },
         });

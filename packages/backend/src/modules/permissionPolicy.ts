@@ -45,6 +45,8 @@ export const REVIEWER_GROUP = 'group:default/incident-review';
  * - members of `sre` may approve, cancel, resume/skip/abort and manage kill switches;
  * - members of `incident-review` (carol) may read every execution and change nothing, here or in
  *   the catalog;
+ * - only members of `sre` register or delete catalog entities: ownership and dependencies in the
+ *   catalog decide who may run what and who must approve;
  * - everyone else reads and cancels their own executions: those they requested and those on
  *   entities they own.
  */
@@ -96,11 +98,10 @@ export class RunbooksDemoPolicy implements PermissionPolicy {
     if (isPermission(permission, killSwitchManagePermission)) {
       return approver ? allow : deny;
     }
-    // everything else (the catalog, ...): allowed, except changes by reviewers
-    const changes = ['create', 'update', 'delete'];
-    if (reviewer && changes.includes(permission.attributes.action ?? '')) {
-      return deny;
-    }
+    // the catalog is the topology approvals rely on: only sre registers or deletes entities
+    const action = permission.attributes.action ?? 'read';
+    if (['create', 'delete'].includes(action)) return approver ? allow : deny;
+    if (reviewer && action === 'update') return deny;
     return allow;
   }
 }

@@ -44,6 +44,24 @@ describe('escalationDue', () => {
     expect(levelsDue(at(30 * MINUTE), [1, 2])).toEqual([3]);
   });
 
+  it('skips the wait of a level with nobody on call', () => {
+    const gap: OnCallSchedule = {
+      ...schedule,
+      levels: [
+        { level: 1, users: [], escalateAfterMs: 10 * MINUTE },
+        { level: 2, users: ['user:default/bob'], escalateAfterMs: 0 },
+      ],
+    };
+    expect(
+      escalationDue({
+        requestedAt,
+        now: at(0),
+        schedule: gap,
+        notifiedLevels: [],
+      }).map(l => l.level),
+    ).toEqual([1, 2]);
+  });
+
   it('returns every level that came due while nobody looked, in order', () => {
     expect(levelsDue(at(10 * MINUTE))).toEqual([1, 2]);
     expect(levelsDue(at(2 * 60 * MINUTE))).toEqual([1, 2, 3]);
@@ -175,7 +193,10 @@ describe('ApprovalEscalator', () => {
         if (level.level === 1) {
           throw new Error('notifications backend answered 503');
         }
-        return { delivered: false, error: 'nobody is on call at this level' };
+        return {
+          delivered: false,
+          error: 'nobody but the requester is on call at this level',
+        };
       },
     });
     await escalator.tick();
@@ -193,7 +214,7 @@ describe('ApprovalEscalator', () => {
         level: 2,
         delivery: {
           delivered: false,
-          error: 'nobody is on call at this level',
+          error: 'nobody but the requester is on call at this level',
         },
       },
     ]);
@@ -275,8 +296,8 @@ describe('notificationsNotifier', () => {
         title:
           'Approval needed: runbook:default/scale-checkout on component:default/checkout',
         description:
-          "user:default/dave is waiting since 2026-01-05T10:00:00.000Z for an approval of step 'scale-down' (escalation level 2). https://backstage.example.com/runbooks/executions/ex-1",
-        link: '/runbooks/executions/ex-1',
+          "user:default/dave is waiting since 2026-01-05T10:00:00.000Z for an approval of step 'scale-down' (escalation level 2). https://backstage.example.com/catalog/default/component/checkout/runbooks",
+        link: '/catalog/default/component/checkout/runbooks',
         severity: 'high',
         topic: 'runbooks-approval',
         scope: 'runbooks-approval:ex-1:2:1',
@@ -310,8 +331,27 @@ describe('notificationsNotifier', () => {
       }),
     ).resolves.toEqual({
       delivered: false,
-      error: 'nobody is on call at this level',
+      error: 'nobody but the requester is on call at this level',
+    });
+    // the requester (dave) on call is not asked to approve his own run
+    await expect(
+      notificationsNotifier({ send }, 'http://localhost:3000')(gate(), {
+        ...level2,
+        users: ['user:default/dave'],
+      }),
+    ).resolves.toEqual({
+      delivered: false,
+      error: 'nobody but the requester is on call at this level',
     });
     expect(send).not.toHaveBeenCalled();
+    await notificationsNotifier({ send }, 'http://localhost:3000')(gate(), {
+      ...level2,
+      users: ['user:default/dave', 'user:default/bob'],
+    });
+    expect(send).toHaveBeenCalledWith(
+      expect.objectContaining({
+        recipients: { type: 'entity', entityRef: ['user:default/bob'] },
+      }),
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { parseEntityRef } from '@backstage/catalog-model';
 import { NotificationService } from '@backstage/plugin-notifications-node';
 import {
   OnCallLevel,
@@ -66,7 +67,8 @@ export function escalationDue(options: {
     if (!notifiedLevels.includes(level.level)) {
       due.push(level);
     }
-    dueAt += level.escalateAfterMs;
+    // nobody on call at this level (outside its windows): the next level is due at once
+    dueAt += level.users.length === 0 ? 0 : level.escalateAfterMs;
   }
   return due;
 }
@@ -185,12 +187,21 @@ export function notificationsNotifier(
     if (!notifications) {
       return { delivered: false, error: 'notifications are not installed' };
     }
-    if (level.users.length === 0) {
-      return { delivered: false, error: 'nobody is on call at this level' };
+    // the requester waits for someone else: they are not asked to approve their own run
+    const recipients = level.users.filter(u => u !== gate.requester);
+    if (recipients.length === 0) {
+      return {
+        delivered: false,
+        error: 'nobody but the requester is on call at this level',
+      };
     }
-    const link = `/runbooks/executions/${encodeURIComponent(gate.executionId)}`;
+    // the entity's Runbooks tab lists the waiting execution with its gate
+    const target = parseEntityRef(gate.entityRef);
+    const link = `/catalog/${target.namespace}/${target.kind.toLocaleLowerCase(
+      'en-US',
+    )}/${target.name}/runbooks`;
     await notifications.send({
-      recipients: { type: 'entity', entityRef: level.users },
+      recipients: { type: 'entity', entityRef: recipients },
       payload: {
         title: `Approval needed: ${gate.runbookRef} on ${gate.entityRef}`,
         description: `${

@@ -306,6 +306,28 @@ describe('approval gates', () => {
     await t.stop();
   });
 
+  it('never counts an approval of an earlier request after a re-plan', async () => {
+    const t = await startBackend({ approvals: { expiry: '1s' } });
+    const { id, details } = await t.waiting('two-approvals');
+    expect((await t.decide(id, details.gate, 'bob')).status).toBe(200);
+    await new Promise(r => setTimeout(r, 1200));
+    // dave would complete the gate, but the request expired: planned afresh, asked afresh
+    const late = await t.decide(id, details.gate, 'dave');
+    expect(late.status).toBe(409);
+    const again = await t.waitFor(id, 'waiting-approval');
+    expect(again.steps[0].attempt).toBe(details.steps[0].attempt + 1);
+    expect(again.gate.approvals).toEqual([]);
+    expect(again.gate.missing[0]).toBe('2 more approvals (0 of 2)');
+    // a rejection stands even on an expired request with an old digest
+    await new Promise(r => setTimeout(r, 1200));
+    const no = await t.decide(id, details.gate, 'bob', 'rejected', {
+      comment: 'too late at night',
+    });
+    expect(no.status).toBe(200);
+    expect(no.body.status).toBe('failed');
+    await t.stop();
+  });
+
   it('records the same approval once when it is sent twice', async () => {
     const t = await startBackend();
     const { id, details } = await t.waiting('two-approvals');

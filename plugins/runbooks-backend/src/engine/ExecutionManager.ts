@@ -13,6 +13,16 @@ import {
   StepRun,
 } from './types';
 
+/** A duration for people: "45 s", "30 min", "2 h 5 min". */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h${
+    minutes % 60 ? ` ${minutes % 60} min` : ''
+  }`;
+}
+
 /** An execution with its steps. */
 export interface ExecutionDetails {
   execution: Execution;
@@ -153,30 +163,6 @@ export class ExecutionManager {
             `Step '${stepId}' of execution ${input.id} is ${step.status}, not waiting for approval`,
           );
         }
-        if (step.planDigest !== input.planDigest) {
-          throw new ConflictError(
-            `The plan of step '${stepId}' is ${step.planDigest}, not ${input.planDigest}: review the current plan`,
-          );
-        }
-        const requestedAt = step.approvalRequestedAt ?? execution.updatedAt;
-        if (now.getTime() - requestedAt.getTime() > ttl) {
-          // too old to approve: the state may have moved on; the worker plans again and asks again
-          return {
-            execution: { status: 'queued' },
-            event: {
-              type: 'approval-expired',
-              payload: {
-                step: input.stepIndex,
-                stepId,
-                planDigest: step.planDigest,
-                requestedAt: requestedAt.toISOString(),
-              },
-            },
-            refusal: `The approval request for step '${stepId}' expired (requested ${requestedAt.toISOString()}, valid for ${Math.round(
-              ttl / 60000,
-            )} min); a fresh plan is being made — review it when it is ready`,
-          };
-        }
         const event = (type: string, extra: Record<string, unknown> = {}) => ({
           type,
           payload: {
@@ -189,6 +175,10 @@ export class ExecutionManager {
           },
         });
         if (input.decision === 'rejected') {
+          // a "no" always stands: whatever the plan's age or digest, the execution ends here
+          const reason = `rejected by ${input.decidedBy}${
+            input.comment ? `: ${input.comment}` : ''
+          }`;
           return {
             approvals: [
               {
@@ -202,18 +192,35 @@ export class ExecutionManager {
             ],
             execution: {
               status: 'failed',
-              statusMessage: `Step '${stepId}' rejected by ${input.decidedBy}${
-                input.comment ? `: ${input.comment}` : ''
-              }`,
+              statusMessage: `Step '${stepId}' ${reason}`,
             },
-            step: {
-              status: 'failed',
-              error: `rejected by ${input.decidedBy}${
-                input.comment ? `: ${input.comment}` : ''
-              }`,
-              finishedAt: now,
+            step: { status: 'failed', error: reason, finishedAt: now },
+            event: event('rejected', { currentPlanDigest: step.planDigest }),
+          };
+        }
+        if (step.planDigest !== input.planDigest) {
+          throw new ConflictError(
+            `The plan of step '${stepId}' is ${step.planDigest}, not ${input.planDigest}: review the current plan`,
+          );
+        }
+        const requestedAt =
+          step.approvalRequestedAt ?? step.startedAt ?? execution.createdAt;
+        if (this.approvalExpiresAt(execution, step).getTime() < now.getTime()) {
+          // too old to approve: the state may have moved on; the worker plans again and asks again
+          return {
+            execution: { status: 'queued' },
+            event: {
+              type: 'approval-expired',
+              payload: {
+                step: input.stepIndex,
+                stepId,
+                planDigest: step.planDigest,
+                requestedAt: requestedAt.toISOString(),
+              },
             },
-            event: event('rejected'),
+            refusal: `The approval request for step '${stepId}' expired: it was made at ${requestedAt.toISOString()} and is valid for ${formatDuration(
+              ttl,
+            )}. A fresh plan is being made; review and approve that one when it is ready`,
           };
         }
         if (input.decidedBy === execution.requester) {
@@ -289,6 +296,57 @@ export class ExecutionManager {
     if (written.execution?.status === 'queued') this.options.wake();
     if (written.refusal) throw new ConflictError(written.refusal);
     return this.store.getExecution(input.id);
+  }
+
+  /** When the approval request of a waiting step expires. */
+  approvalExpiresAt(execution: Execution, step: StepRun): Date {
+    const requestedAt =
+      step.approvalRequestedAt ?? step.startedAt ?? execution.createdAt;
+    return new Date(requestedAt.getTime() + this.options.approvalTtlMs);
+  }
+
+  /**
+   * Sends every approval request older than the expiry back for a fresh plan, so nobody is asked
+   * to approve a plan the state may have left behind. Returns how many it sent back.
+   */
+  async expireStaleApprovalRequests(now = new Date()): Promise<number> {
+    let expired = 0;
+    for (const { execution, step } of await this.store.listWaitingGates()) {
+      const expiresAt = this.approvalExpiresAt(execution, step);
+      if (expiresAt.getTime() > now.getTime()) continue;
+      try {
+        const written = await this.store.decideGate(
+          execution.id,
+          step.stepIndex,
+          current => {
+            if (current.step.attempt !== step.attempt) {
+              throw new ConflictError('planned again meanwhile');
+            }
+            return {
+              execution: { status: 'queued' },
+              event: {
+                type: 'approval-expired',
+                payload: {
+                  step: step.stepIndex,
+                  stepId: step.stepId,
+                  planDigest: step.planDigest,
+                  expiredAt: expiresAt.toISOString(),
+                },
+              },
+            };
+          },
+        );
+        if (written.seq !== undefined) {
+          this.options.events.notify(execution.id, written.seq);
+        }
+        expired++;
+      } catch (e) {
+        // decided or changed meanwhile: nothing to expire
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
+    if (expired > 0) this.options.wake();
+    return expired;
   }
 
   /**

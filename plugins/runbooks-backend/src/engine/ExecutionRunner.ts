@@ -465,6 +465,13 @@ export class ExecutionRunner {
       planned.plan,
       planned.planDigest,
     );
+    if (!radius) {
+      // without a radius nobody can say who must approve: change nothing
+      return this.fail(
+        ctx,
+        'the blast-radius check failed (see the backend log), so the step did not run; try again',
+      );
+    }
     await this.update(
       ctx,
       {
@@ -542,15 +549,12 @@ export class ExecutionRunner {
     return this.apply(ctx, tool, input, planned.planDigest, before);
   }
 
-  /**
-   * The step's blast radius. When it cannot be computed (the catalog does not answer), the step
-   * waits for a person rather than running unchecked.
-   */
+  /** The step's blast radius; undefined (the step failed) when the check itself broke. */
   private async assessRadius(
     ctx: StepContext,
     plan: ToolPlan,
     planDigest: string,
-  ): Promise<BlastRadius> {
+  ): Promise<BlastRadius | undefined> {
     try {
       return await this.options.blastRadius.assess({
         execution: ctx.execution,
@@ -560,22 +564,10 @@ export class ExecutionRunner {
         planDigest,
       });
     } catch (e) {
-      const error = (e as Error).message;
-      this.options.logger.warn(
-        `Blast radius of step '${ctx.step.id}' of execution ${ctx.execution.id} could not be computed: ${error}`,
+      this.options.logger.error(
+        `Blast radius check of step '${ctx.step.id}' of execution ${ctx.execution.id} failed: ${e}`,
       );
-      return {
-        level: 'high',
-        action: 'approve',
-        approvalsRequired: 1,
-        ownerApprovalFrom: [],
-        target: { entityRef: ctx.execution.entityRef },
-        affected: [],
-        measures: { dependents: 0, objects: plan.objectCount, hosts: 0 },
-        reasons: [
-          `the blast radius could not be computed (${error}), so a person must approve`,
-        ],
-      };
+      return undefined;
     }
   }
 

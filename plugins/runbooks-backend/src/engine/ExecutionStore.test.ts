@@ -81,6 +81,9 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
       [a.id, b.id].sort(),
     );
     expect(await ids({ visible: { allOf: [owner, runbook] } })).toEqual([b.id]);
+    // an execution without an owner is "not owned by team-b", as the rule's apply() says
+    expect(await ids({ visible: { not: owner } })).toEqual([a.id, c.id].sort());
+    expect(await ids({ visible: { anyOf: [] as any } })).toEqual([]);
     expect(await ids({ visible: { not: requester } })).toEqual(
       [b.id, c.id].sort(),
     );
@@ -293,11 +296,105 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
     ).toHaveLength(2);
   });
 
+  it('serialises decisions on a waiting step: of two at once, one decides', async () => {
+    for (let round = 0; round < 5; round++) {
+      const created = await store.createExecution(input());
+      await knex('executions')
+        .where({ id: created.id })
+        .update({ status: 'waiting-approval', current_step: 1 });
+      await knex('step_runs')
+        .where({ execution_id: created.id, step_index: 1 })
+        .update({
+          status: 'waiting-approval',
+          attempt: 1,
+          plan_digest: 'sha256:p',
+        });
+      const decide =
+        (decision: 'approved' | 'rejected', by: string) =>
+        ({ approvals }: { approvals: unknown[] }) => {
+          // each decider sees the decisions before it: the first one wins
+          if (approvals.length > 0) throw new ConflictError('already decided');
+          return {
+            approvals: [
+              {
+                stepIndex: 1,
+                attempt: 1,
+                planDigest: 'sha256:p',
+                decidedBy: by,
+                decision,
+              },
+            ],
+            execution: {
+              status:
+                decision === 'approved'
+                  ? ('queued' as const)
+                  : ('failed' as const),
+            },
+            event: { type: decision },
+          };
+        };
+      const results = await Promise.allSettled([
+        store.decideGate(created.id, 1, decide('approved', 'user:default/bob')),
+        store.decideGate(
+          created.id,
+          1,
+          decide('rejected', 'user:default/carol'),
+        ),
+      ]);
+      expect(results.map(r => r.status).sort()).toEqual([
+        'fulfilled',
+        'rejected',
+      ]);
+      const loser = results.find(
+        r => r.status === 'rejected',
+      ) as PromiseRejectedResult;
+      expect(loser.reason).toBeInstanceOf(ConflictError);
+      const approvals = await store.listApprovals(created.id, 1);
+      expect(approvals).toHaveLength(1);
+      const execution = await store.getExecution(created.id);
+      expect(execution.status).toBe(
+        approvals[0].decision === 'approved' ? 'queued' : 'failed',
+      );
+    }
+  });
+
   it('says which execution is missing', async () => {
     await expect(store.getExecution('nope')).rejects.toThrow(NotFoundError);
     await expect(store.getExecution('nope')).rejects.toThrow(
       'No execution nope',
     );
+  });
+
+  it('keeps every record when the approvals migration is rolled back, and backfills owners', async () => {
+    const created = await store.createExecution(
+      input({
+        entitySnapshot: {
+          metadata: { name: 'checkout', namespace: 'shop' },
+          spec: { owner: 'Team-Checkout' },
+        },
+        runbookContent: {
+          spec: { owner: 'group:default/sre', steps: [{ id: 'read' }] },
+        },
+      }),
+    );
+    await store.appendEvent(created.id, 'note', {});
+    await knex.migrate.down({ directory: migrations });
+    expect(
+      await knex('step_runs').where({ execution_id: created.id }),
+    ).toHaveLength(2);
+    expect(
+      await knex('execution_events').where({ execution_id: created.id }),
+    ).toHaveLength(2);
+    await knex('executions')
+      .where({ id: created.id })
+      .update({ entity_owner: null, runbook_owner: null })
+      .catch(() => undefined);
+    await knex.migrate.latest({ directory: migrations });
+    expect(await store.getExecution(created.id)).toMatchObject({
+      entityOwner: 'group:shop/team-checkout',
+      runbookOwner: 'group:default/sre',
+    });
+    expect(await store.getSteps(created.id)).toHaveLength(2);
   });
 
   it('runs its migrations down and up again', async () => {

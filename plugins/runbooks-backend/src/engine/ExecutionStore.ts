@@ -816,9 +816,23 @@ export class ExecutionStore {
         .whereNull('lease_owner')
         .update({ updated_at: now });
       if (locked !== 1) {
-        await this.getExecutionTx(tx, id);
+        const current = await this.getExecutionTx(tx, id);
+        const last = await tx<RawApprovalRow>('approvals')
+          .where({ execution_id: id, step_index: stepIndex })
+          .orderBy('created_at', 'desc')
+          .first();
         throw new ConflictError(
-          `Execution ${id} is not waiting for a decision on step ${stepIndex}`,
+          `This execution no longer waits for a decision on step ${
+            stepIndex + 1
+          }: it is ${current.status}${
+            current.statusMessage ? ` (${current.statusMessage})` : ''
+          }${
+            last
+              ? `; last decision: ${last.decision} by ${
+                  last.decided_by
+                } at ${toDate(last.created_at).toISOString()}`
+              : ''
+          }`,
         );
       }
       const execution = await this.getExecutionTx(tx, id);
@@ -1015,7 +1029,10 @@ const conditionColumns: Record<ExecutionCondition['property'], string> = {
   runbookOwner: 'runbook_owner',
 };
 
-/** Turns permission criteria over executions into a knex where clause. */
+/**
+ * Turns permission criteria over executions into a knex where clause that agrees with the rules'
+ * `apply`: a missing owner matches nothing (so `not` shows it), an empty `anyOf` matches nothing.
+ */
 function applyCriteria(
   query: Knex.QueryBuilder,
   criteria: PermissionCriteria<ExecutionCondition>,
@@ -1023,6 +1040,10 @@ function applyCriteria(
   if (isAndCriteria(criteria)) {
     for (const c of criteria.allOf) query.andWhere(q => applyCriteria(q, c));
   } else if (isOrCriteria(criteria)) {
+    if (criteria.anyOf.length === 0) {
+      query.whereRaw('1 = 0');
+      return;
+    }
     query.where(q => {
       for (const c of criteria.anyOf) q.orWhere(q2 => applyCriteria(q2, c));
     });
@@ -1031,7 +1052,8 @@ function applyCriteria(
   } else if (criteria.values.length === 0) {
     query.whereRaw('1 = 0');
   } else {
-    query.whereIn(conditionColumns[criteria.property], criteria.values);
+    const column = conditionColumns[criteria.property];
+    query.whereNotNull(column).whereIn(column, criteria.values);
   }
 }
 

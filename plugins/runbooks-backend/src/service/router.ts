@@ -276,6 +276,7 @@ export async function createRouter(
         stepId: waiting.stepId,
         planDigest: waiting.planDigest!,
         requestedAt: waiting.approvalRequestedAt?.toISOString(),
+        expiresAt: manager.approvalExpiresAt(execution, waiting).toISOString(),
         required: gate.required,
         approvals: gate.counted.map(approval),
         ownerApprovalFrom: gate.ownerApprovalFrom,

@@ -49,6 +49,33 @@ describe('TopologyBlastRadius', () => {
     planDigest: 'sha256:0',
   });
 
+  it('assumes at least high when the catalog cannot be read, under the same policy', async () => {
+    const blind = new TopologyBlastRadius({
+      topology: {
+        affected: async () => {
+          throw new Error('catalog unavailable');
+        },
+      },
+      policy: defaultBlastRadiusPolicy,
+    });
+    const result = await blind.assess(context());
+    expect(result).toMatchObject({
+      level: 'high',
+      action: 'two-approvals',
+      approvalsRequired: 2,
+      affected: [],
+    });
+    expect(result.reasons).toContain(
+      'The catalog graph could not be read (catalog unavailable), so the level is at least high.',
+    );
+    // a plan big enough to be refused is still refused
+    const big = await blind.assess({
+      ...context(),
+      plan: { changes: [], objectCount: 500 },
+    });
+    expect(big).toMatchObject({ level: 'critical', action: 'refuse' });
+  });
+
   it('assesses a change to the orders queue from the demo catalog', async () => {
     const result = await hook.assess(context());
     expect(result).toMatchObject({

@@ -4,7 +4,7 @@ import {
 } from '@runbooks/plugin-runbooks-common';
 import { BlastRadiusHook } from '../engine/hooks';
 import { assessBlastRadius } from './assess';
-import { CatalogTopology } from './CatalogTopology';
+import { CatalogTopology, TopologyWalk } from './CatalogTopology';
 import { BlastRadiusPolicy } from './config';
 
 /**
@@ -29,10 +29,23 @@ export class TopologyBlastRadius implements BlastRadiusHook {
     step,
     plan,
   }: Parameters<BlastRadiusHook['assess']>[0]): Promise<BlastRadius> {
-    const walk = await this.#topology.affected(execution.entityRef);
     const runbook = execution.runbookContent as RunbookEntityV1alpha1;
+    let walk: TopologyWalk;
+    let unknownGraph: string | undefined;
+    try {
+      walk = await this.#topology.affected(execution.entityRef);
+    } catch (e) {
+      // the catalog is down or the target is gone: assume the worst the policy allows to proceed
+      unknownGraph = (e as Error).message;
+      walk = {
+        target: { entityRef: execution.entityRef },
+        affected: [],
+        truncated: true,
+      };
+    }
     return assessBlastRadius({
       ...walk,
+      unknownGraph,
       plan,
       step,
       runbookPolicy: runbook.spec.blastRadius?.actions,

@@ -26,6 +26,8 @@ export interface BlastRadiusInput extends TopologyWalk {
   /** The runbook's own `spec.blastRadius.actions`: it can only make the policy stricter. */
   runbookPolicy?: Partial<Record<BlastRadiusLevel, BlastRadiusAction>>;
   policy: BlastRadiusPolicy;
+  /** Why the catalog graph could not be read, when it could not: the level is then at least high. */
+  unknownGraph?: string;
 }
 
 const APPROVALS: Record<BlastRadiusAction, number> = {
@@ -94,7 +96,8 @@ export function assessBlastRadius(input: BlastRadiusInput): BlastRadius {
   const hosts = planHosts(plan);
   const measures: BlastRadiusMeasures = {
     dependents: counted.length,
-    objects: plan.objectCount,
+    // a tool that under-counts its objects is held to the changes it lists
+    objects: Math.max(plan.objectCount, plan.changes?.length ?? 0),
     hosts: hosts.length,
   };
   const examples: Record<keyof BlastRadiusMeasures, string> = {
@@ -154,7 +157,12 @@ export function assessBlastRadius(input: BlastRadiusInput): BlastRadius {
       } of a critical tier, so the level is at least high.`,
     );
   }
-  if (input.truncated) {
+  if (input.unknownGraph) {
+    if (rank(LEVELS, level) < rank(LEVELS, 'high')) level = 'high';
+    reasons.push(
+      `The catalog graph could not be read (${input.unknownGraph}), so the level is at least high.`,
+    );
+  } else if (input.truncated) {
     if (rank(LEVELS, level) < rank(LEVELS, 'high')) level = 'high';
     reasons.push(
       'The catalog graph walk stopped at its limit and more entities may be affected, so the level is at least high.',

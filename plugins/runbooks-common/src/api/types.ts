@@ -161,6 +161,8 @@ export interface ApprovalGateResponse {
   stepId: string;
   planDigest: string;
   requestedAt?: string;
+  /** After this, the request is planned afresh and earlier approvals no longer count. */
+  expiresAt: string;
   /** Distinct approvers needed. */
   required: number;
   /** The approvals that count so far. */

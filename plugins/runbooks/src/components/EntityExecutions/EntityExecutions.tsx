@@ -149,6 +149,10 @@ function Step(props: {
                 .join(' or ')}`}
             .
           </Typography>
+          <Typography variant="body2" color="textSecondary">
+            Approve before {new Date(gate.expiresAt).toLocaleString()}; after
+            that the step is planned afresh and asks again.
+          </Typography>
           {gate.approvals.length > 0 && (
             <Typography variant="body2">
               Approved so far by{' '}
