@@ -1,5 +1,4 @@
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
-import { createBackendModule } from '@backstage/backend-plugin-api';
 import {
   mockCredentials,
   mockServices,
@@ -8,12 +7,8 @@ import {
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import notificationsPlugin from '@backstage/plugin-notifications-backend';
-import {
-  InProcessToolInvoker,
-  planDigest,
-  runbooksToolsExtensionPoint,
-} from '@runbooks/plugin-runbooks-node';
 import request from 'supertest';
+import { inProcessToolsModule } from '../__testUtils__/tools';
 import { runbooksPlugin } from '../plugin';
 
 jest.setTimeout(60_000);
@@ -47,29 +42,10 @@ const scale: Entity = {
   },
 };
 
-const tools = createBackendModule({
-  pluginId: 'runbooks',
-  moduleId: 'escalation-tools',
-  register(reg) {
-    reg.registerInit({
-      deps: { tools: runbooksToolsExtensionPoint },
-      async init({ tools: ext }) {
-        ext.addToolInvoker(
-          new InProcessToolInvoker(
-            {
-              'k8s/scale': {
-                plan: () => ({
-                  changes: [{ action: 'update' }],
-                  objectCount: 1,
-                }),
-                run: () => ({}),
-              },
-            },
-            planDigest,
-          ),
-        );
-      },
-    });
+const { module: tools } = inProcessToolsModule({
+  'k8s/scale': {
+    plan: () => ({ changes: [{ action: 'update' }], objectCount: 1 }),
+    run: () => ({}),
   },
 });
 

@@ -1,6 +1,5 @@
 import {
   coreServices,
-  createBackendModule,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import {
@@ -11,12 +10,8 @@ import {
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import {
-  InProcessToolInvoker,
-  planDigest,
-  runbooksToolsExtensionPoint,
-} from '@runbooks/plugin-runbooks-node';
 import request from 'supertest';
+import { inProcessToolsModule } from '../__testUtils__/tools';
 import { runbooksPlugin } from '../plugin';
 
 jest.setTimeout(60_000);
@@ -122,31 +117,16 @@ const userInfo = createServiceFactory({
 
 async function startBackend(config: object = {}) {
   const state = { replicas: 2 };
-  const invoker = new InProcessToolInvoker(
-    {
-      'k8s/scale': {
-        plan: input => ({
-          changes: [{ action: 'update', to: input.replicas }],
-          objectCount: 1,
-        }),
-        run: input => {
-          state.replicas = input.replicas as number;
-          return { ...state };
-        },
+  const { module: tools } = inProcessToolsModule({
+    'k8s/scale': {
+      plan: input => ({
+        changes: [{ action: 'update', to: input.replicas }],
+        objectCount: 1,
+      }),
+      run: input => {
+        state.replicas = input.replicas as number;
+        return { ...state };
       },
-    },
-    planDigest,
-  );
-  const tools = createBackendModule({
-    pluginId: 'runbooks',
-    moduleId: 'gate-tools',
-    register(reg) {
-      reg.registerInit({
-        deps: { tools: runbooksToolsExtensionPoint },
-        async init({ tools: ext }) {
-          ext.addToolInvoker(invoker);
-        },
-      });
     },
   });
   const backend = await startTestBackend({

@@ -3,15 +3,10 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { createBackendModule } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import {
-  InProcessToolInvoker,
-  runbooksToolsExtensionPoint,
-  planDigest,
-} from '@runbooks/plugin-runbooks-node';
 import request from 'supertest';
+import { inProcessToolsModule } from '../__testUtils__/tools';
 import { runbooksPlugin } from '../plugin';
 
 jest.setTimeout(30_000);
@@ -90,35 +85,20 @@ const withSecret: Entity = {
 
 async function startBackend() {
   const state = { replicas: 2 };
-  const invoker = new InProcessToolInvoker(
-    {
-      'k8s/get': {
-        description: { annotations: { readOnlyHint: true } },
-        run: () => ({ ...state }),
-      },
-      'k8s/scale': {
-        plan: input => ({
-          changes: [{ action: 'update', to: input.replicas }],
-          objectCount: 1,
-        }),
-        run: input => {
-          state.replicas = input.replicas as number;
-          return { ...state };
-        },
-      },
+  const { module: tools, invoker } = inProcessToolsModule({
+    'k8s/get': {
+      description: { annotations: { readOnlyHint: true } },
+      run: () => ({ ...state }),
     },
-    planDigest,
-  );
-  const tools = createBackendModule({
-    pluginId: 'runbooks',
-    moduleId: 'test-tools',
-    register(reg) {
-      reg.registerInit({
-        deps: { tools: runbooksToolsExtensionPoint },
-        async init({ tools: ext }) {
-          ext.addToolInvoker(invoker);
-        },
-      });
+    'k8s/scale': {
+      plan: input => ({
+        changes: [{ action: 'update', to: input.replicas }],
+        objectCount: 1,
+      }),
+      run: input => {
+        state.replicas = input.replicas as number;
+        return { ...state };
+      },
     },
   });
   const backend = await startTestBackend({

@@ -8,7 +8,7 @@ export type RunbookApplicability = 'relation' | 'selector' | 'annotation';
 
 /**
  * Whether a runbook can need a human approval before it changes anything.
- * `blast-radius`: its mutating steps wait for approval when their blast radius is high.
+ * `blast-radius`: its mutating steps wait for approval when the blast-radius policy asks for it.
  * @public
  */
 export type RunbookApprovalSummary = 'always' | 'blast-radius' | 'none';

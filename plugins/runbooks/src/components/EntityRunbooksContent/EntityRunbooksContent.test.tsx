@@ -120,7 +120,7 @@ describe('EntityRunbooksContent', () => {
     ).toBeInTheDocument();
     expect(screen.getByText('Runbooks (1)')).toBeInTheDocument();
     expect(screen.getByText('1 of 2')).toBeInTheDocument();
-    expect(screen.getByText('If the blast radius is high')).toBeInTheDocument();
+    expect(screen.getByText('By its blast radius')).toBeInTheDocument();
     expect(
       screen.getByText('deployment: k8s-name = checkout'),
     ).toBeInTheDocument();

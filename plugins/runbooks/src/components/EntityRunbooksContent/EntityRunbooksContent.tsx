@@ -27,7 +27,7 @@ import { ParametersList } from './ParametersList';
 
 const APPROVAL_LABEL: Record<EntityRunbook['approval'], string> = {
   always: 'Always',
-  'blast-radius': 'If the blast radius is high',
+  'blast-radius': 'By its blast radius',
   none: 'No (read-only)',
 };
 
