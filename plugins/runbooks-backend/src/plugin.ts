@@ -174,7 +174,10 @@ export const runbooksPlugin = createBackendPlugin({
                 ownerRef: execution.entityOwner,
                 runbookRef: execution.runbookRef,
                 requester: execution.requester,
-                requestedAt: step.approvalRequestedAt ?? execution.updatedAt,
+                requestedAt:
+                  step.approvalRequestedAt ??
+                  step.startedAt ??
+                  execution.createdAt,
                 notifiedLevels: escalatedLevels,
               }),
             ),
