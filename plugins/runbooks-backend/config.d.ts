@@ -1,6 +1,41 @@
 export interface Config {
   /** Configuration of the runbooks plugin. */
   runbooks?: {
+    /**
+     * Signed provenance: every step that ends and every execution that ends is recorded by an
+     * in-toto statement in a Sigstore bundle (DSSE), hash-chained per execution.
+     */
+    provenance?: {
+      /**
+       * PEM of the ECDSA P-256 private key that signs (PKCS#8 or SEC1), e.g. from a secret.
+       * @visibility secret
+       */
+      signingKey?: string;
+      /** A file holding that PEM, relative to the backend's working directory. */
+      signingKeyFile?: string;
+      /** Generate signingKeyFile on first start when it does not exist (local development only). */
+      generateKey?: boolean;
+      /**
+       * Public keys (PEM, or files holding one) of retired signing keys, so statements they signed
+       * still verify after a rotation.
+       */
+      trustedKeys?: string[];
+      /**
+       * Keyless signing (Fulcio certificate for an OIDC identity, Rekor transparency log) for
+       * deployments with network access. Not exercised by this repository's tests.
+       */
+      keyless?: {
+        /**
+         * The OIDC identity token.
+         * @visibility secret
+         */
+        identityToken: string;
+        fulcioURL?: string;
+        rekorURL?: string;
+        certificateIssuer?: string;
+        certificateIdentityURI?: string;
+      };
+    };
     /** The execution engine. */
     engine?: {
       /** Executions one backend replica runs at once. Default 20. */

@@ -32,6 +32,11 @@ import {
   RunbooksAuthorizer,
 } from './permissions';
 import { ApprovalEscalator, notificationsNotifier } from './approvals';
+import {
+  ProvenanceService,
+  readProvenanceKeys,
+  StatementRecorder,
+} from './provenance';
 import { RunbookCatalog } from './runbook';
 import { createRouter } from './service';
 import { CompositeToolInvoker } from './tools';
@@ -106,7 +111,22 @@ export const runbooksPlugin = createBackendPlugin({
         // tools from modules first: a module may deliberately serve a tool an MCP server also has
         const tools = new CompositeToolInvoker([...invokers, pool]);
 
-        const store = await ExecutionStore.create({ database });
+        const workerId = `${hostname()}/${process.pid}/${randomUUID().slice(
+          0,
+          8,
+        )}`;
+        const keys = readProvenanceKeys(config, logger);
+        const store = await ExecutionStore.create({
+          database,
+          // every step that ends and every execution that ends is signed in the same transaction
+          provenance: new StatementRecorder(keys.signer, workerId),
+        });
+        const provenance = new ProvenanceService({
+          store,
+          trustedKeys: keys.trustedKeys,
+          currentKeyHint: keys.signer.keyHint,
+          keyless: !!keys.keyless,
+        });
         deps.permissionsRegistry.addResourceType({
           resourceRef: runbookExecutionResourceRef,
           permissions: runbooksPermissions,
@@ -123,10 +143,6 @@ export const runbooksPlugin = createBackendPlugin({
           ),
         );
         const events = new ExecutionEvents(store);
-        const workerId = `${hostname()}/${process.pid}/${randomUUID().slice(
-          0,
-          8,
-        )}`;
         const runner = new ExecutionRunner({
           store,
           events,
@@ -251,6 +267,7 @@ export const runbooksPlugin = createBackendPlugin({
             store,
             events,
             manager,
+            provenance,
           }),
         );
       },

@@ -9,4 +9,5 @@ export * from './cli';
 export * from './extensions';
 export * from './files';
 export * from './oncall';
+export * from './provenance';
 export * from './tools';

@@ -22,6 +22,7 @@ import { evaluateGate } from '../approvals/gate';
 import { ClaimedExecution, ExecutionStore } from './ExecutionStore';
 import { ExecutionEvents } from './ExecutionEvents';
 import { BlastRadiusHook } from './hooks';
+import { maskSecrets, secretValues, WITHHELD_OUTPUT } from './secrets';
 import {
   Execution,
   ExecutionStatus,
@@ -107,6 +108,8 @@ function describeSwitches(switches: KillSwitch[]): string {
  */
 export class ExecutionRunner {
   private readonly validator = new ToolInputValidator();
+  /** Per running execution: secret values (parameters, secret outputs) masked in what is written. */
+  private readonly secrets = new Map<string, string[]>();
 
   constructor(private readonly options: ExecutionRunnerOptions) {}
 
@@ -119,6 +122,7 @@ export class ExecutionRunner {
     for (const s of steps) {
       if (s.status === 'succeeded') outputs[s.stepId] = { output: s.output };
     }
+    this.secrets.set(execution.id, secretValues(execution));
     // the first step that has not finished; finished steps never run again
     let index = steps.findIndex(s => !FINISHED_STEP.includes(s.status));
     if (index < 0) index = steps.length;
@@ -158,7 +162,37 @@ export class ExecutionRunner {
       );
     } catch (e) {
       await this.onStopped(execution, index, steps[index], e, control);
+    } finally {
+      this.secrets.delete(execution.id);
     }
+  }
+
+  /** A value with the execution's secrets masked, for anything written, sent or logged. */
+  private mask<T>(executionId: string, value: T): T {
+    return maskSecrets(value, this.secrets.get(executionId) ?? []);
+  }
+
+  /** Remembers the string values of a secret output, so they are masked from now on. */
+  private addSecrets(executionId: string, value: unknown) {
+    const found: string[] = [];
+    const walk = (v: unknown) => {
+      if (typeof v === 'string' && v.length >= 4) found.push(v);
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    walk(value);
+    const known = this.secrets.get(executionId) ?? [];
+    this.secrets.set(
+      executionId,
+      [...new Set([...known, ...found])].sort((a, b) => b.length - a.length),
+    );
+  }
+
+  /** The output as stored: withheld for a step that declares `secretOutput`. */
+  private storedOutput(ctx: StepContext, output: unknown): unknown {
+    if (!ctx.step.secretOutput) return output;
+    this.addSecrets(ctx.execution.id, output);
+    return WITHHELD_OUTPUT;
   }
 
   private async checkKillSwitches(execution: Execution) {
@@ -221,8 +255,12 @@ export class ExecutionRunner {
     if (!reason || reason.kind === 'lease-lost' || reason.kind === 'shutdown') {
       if (!reason) {
         logger.error(
-          `Execution ${execution.id} failed unexpectedly`,
-          error as Error,
+          this.mask(
+            execution.id,
+            `Execution ${execution.id} failed unexpectedly: ${
+              (error as Error)?.stack ?? error
+            }`,
+          ),
         );
       }
       // nothing may be written without the lease; another worker recovers it after expiry
@@ -296,7 +334,10 @@ export class ExecutionRunner {
       }
     } catch (e) {
       logger.warn(
-        `Could not record the stop of execution ${execution.id}: ${e}`,
+        this.mask(
+          execution.id,
+          `Could not record the stop of execution ${execution.id}: ${e}`,
+        ),
       );
     }
   }
@@ -315,8 +356,8 @@ export class ExecutionRunner {
     const seq = await this.options.store.finishRun(
       executionId,
       this.options.workerId,
-      patch,
-      { type, payload },
+      this.mask(executionId, patch),
+      { type, payload: this.mask(executionId, payload) },
     );
     this.options.events.notify(executionId, seq);
   }
@@ -327,12 +368,20 @@ export class ExecutionRunner {
     patch: StepRunPatch,
     event?: { type: string; payload: Record<string, unknown> },
   ) {
+    // the rendered input keeps its secrets (the apply needs them); errors and events never do
+    const written =
+      patch.error === undefined
+        ? patch
+        : { ...patch, error: this.mask(ctx.execution.id, patch.error) };
     const seq = await this.options.store.updateStep(
       ctx.execution.id,
       ctx.index,
       this.options.workerId,
-      patch,
-      event,
+      written,
+      event && {
+        ...event,
+        payload: this.mask(ctx.execution.id, event.payload),
+      },
     );
     Object.assign(ctx.run, patch);
     this.options.events.notify(ctx.execution.id, seq);
@@ -565,7 +614,10 @@ export class ExecutionRunner {
       });
     } catch (e) {
       this.options.logger.error(
-        `Blast radius check of step '${ctx.step.id}' of execution ${ctx.execution.id} failed: ${e}`,
+        this.mask(
+          ctx.execution.id,
+          `Blast radius check of step '${ctx.step.id}' of execution ${ctx.execution.id} failed: ${e}`,
+        ),
       );
       return undefined;
     }
@@ -758,7 +810,7 @@ export class ExecutionRunner {
       ? jsonDiff(before, after) ?? null
       : undefined;
     await this.update(ctx, {
-      output: result.output,
+      output: this.storedOutput(ctx, result.output),
       after,
       diff: delta,
       phase: 'verify',
@@ -809,7 +861,7 @@ export class ExecutionRunner {
       {
         status: 'succeeded',
         phase: 'done',
-        output: patch.output,
+        output: this.storedOutput(ctx, patch.output),
         finishedAt: new Date(),
       },
       {

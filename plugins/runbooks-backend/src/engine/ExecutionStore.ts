@@ -11,6 +11,10 @@ import {
 } from '@backstage/plugin-permission-node';
 import { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
+import type {
+  SignedStatement,
+  StatementRecorder,
+} from '../provenance/statements';
 import {
   Approval,
   Execution,
@@ -89,6 +93,47 @@ type RawEventRow = {
   payload: string;
   created_at: DbTimestamp;
 };
+
+type RawStatementRow = {
+  execution_id: string;
+  seq: number;
+  kind: string;
+  step_index: number | null;
+  attempt: number | null;
+  statement_digest: string;
+  key_hint: string | null;
+  bundle: string;
+  created_at: DbTimestamp;
+};
+
+/** A stored signed statement of an execution. */
+export interface StoredStatement {
+  executionId: string;
+  sequence: number;
+  kind: 'step' | 'checkpoint';
+  stepIndex?: number;
+  attempt?: number;
+  digest: string;
+  keyHint?: string;
+  /** The Sigstore bundle, serialised as stored. */
+  bundle: string;
+  createdAt: Date;
+}
+
+/** Where a signed statement landed in its execution's chain. */
+export interface StatementRef {
+  sequence: number;
+  digest: string;
+}
+
+/** Step statuses a step run ends a run in: each is recorded by a signed statement. */
+export const ATTESTED_STEP_STATUSES: ReadonlyArray<StepStatus> = [
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'needs-attention',
+];
 
 type RawKillSwitchRow = {
   id: string;
@@ -263,18 +308,122 @@ export interface ClaimedExecution {
 export class ExecutionStore {
   static async create(options: {
     database: DatabaseService;
+    /**
+     * Signs a statement for every step that ends and a checkpoint for every execution that ends,
+     * in the same transaction as the change. The plugin always sets it.
+     */
+    provenance?: StatementRecorder;
   }): Promise<ExecutionStore> {
     const client = await options.database.getClient();
     if (!options.database.migrations?.skip) {
       await client.migrate.latest({ directory: migrationsDir });
     }
-    return new ExecutionStore(client);
+    return new ExecutionStore(client, options.provenance);
   }
 
   private readonly isPostgres: boolean;
 
-  private constructor(private readonly db: Knex) {
+  private constructor(
+    private readonly db: Knex,
+    private readonly provenance?: StatementRecorder,
+  ) {
     this.isPostgres = String(db.client.config.client).includes('pg');
+  }
+
+  /** Whether a step patch ends the step, so it is recorded by a signed statement. */
+  private attests(patch?: StepRunPatch): boolean {
+    return (
+      !!this.provenance &&
+      !!patch?.status &&
+      ATTESTED_STEP_STATUSES.includes(patch.status)
+    );
+  }
+
+  /** Signs and appends the statement of a step's current record (inside the write's transaction). */
+  private async attestStep(
+    tx: Knex.Transaction,
+    executionId: string,
+    stepIndex: number,
+  ): Promise<StatementRef> {
+    const execution = await this.getExecutionTx(tx, executionId);
+    const step = stepFromRow(
+      (await tx<RawStepRunRow>('step_runs')
+        .where({ execution_id: executionId, step_index: stepIndex })
+        .first())!,
+    );
+    const approvals = (
+      await tx<RawApprovalRow>('approvals')
+        .where({
+          execution_id: executionId,
+          step_index: stepIndex,
+          attempt: step.attempt,
+        })
+        .orderBy('created_at')
+    ).map(approvalFromRow);
+    return this.appendStatement(tx, executionId, head =>
+      this.provenance!.step({ execution, step, approvals, ...head }),
+    );
+  }
+
+  /** Signs and appends the checkpoint that closes an ended execution's chain. */
+  private async attestCheckpoint(
+    tx: Knex.Transaction,
+    executionId: string,
+  ): Promise<StatementRef | undefined> {
+    if (!this.provenance) return undefined;
+    const execution = await this.getExecutionTx(tx, executionId);
+    return this.appendStatement(tx, executionId, head =>
+      this.provenance!.checkpoint({ execution, ...head }),
+    );
+  }
+
+  private async appendStatement(
+    tx: Knex.Transaction,
+    executionId: string,
+    build: (head: {
+      sequence: number;
+      previous: string | null;
+    }) => Promise<SignedStatement>,
+  ): Promise<StatementRef> {
+    const last = await tx<RawStatementRow>('execution_statements')
+      .where({ execution_id: executionId })
+      .orderBy('seq', 'desc')
+      .first();
+    const signed = await build({
+      sequence: last ? Number(last.seq) + 1 : 1,
+      previous: last?.statement_digest ?? null,
+    });
+    // a concurrent writer taking the same position fails on the primary key and runs again
+    await tx<RawStatementRow>('execution_statements').insert({
+      execution_id: executionId,
+      seq: signed.sequence,
+      kind: signed.kind,
+      step_index: signed.stepIndex ?? null,
+      attempt: signed.attempt ?? null,
+      statement_digest: signed.digest,
+      key_hint: signed.keyHint,
+      bundle: signed.bundle,
+      created_at: new Date(),
+    });
+    return { sequence: signed.sequence, digest: signed.digest };
+  }
+
+  /** The signed statements of an execution, in stored order. */
+  async listStatements(executionId: string): Promise<StoredStatement[]> {
+    const rows = await this.db<RawStatementRow>('execution_statements')
+      .where({ execution_id: executionId })
+      .orderBy('seq');
+    return rows.map(row => ({
+      executionId: row.execution_id,
+      sequence: Number(row.seq),
+      kind: row.kind as StoredStatement['kind'],
+      stepIndex: row.step_index === null ? undefined : Number(row.step_index),
+      attempt: row.attempt === null ? undefined : Number(row.attempt),
+      digest: row.statement_digest,
+      keyHint: row.key_hint ?? undefined,
+      bundle: row.bundle,
+      createdAt: toDate(row.created_at),
+    }));
   }
 
   /**
@@ -416,6 +565,55 @@ export class ExecutionStore {
     };
   }
 
+  /**
+   * Ended executions that finished in [from, to), oldest first, a page at a time (for audit
+   * exports).
+   */
+  async listFinished(
+    filter: { from: Date; to: Date; entityRef?: string },
+    options: {
+      limit?: number;
+      cursor?: string;
+      visible?: PermissionCriteria<ExecutionCondition>;
+    } = {},
+  ): Promise<ExecutionPage> {
+    const limit = Math.min(Math.max(options.limit ?? 200, 1), 1000);
+    let query = this.db<RawExecutionRow>('executions')
+      .whereIn('status', TERMINAL_STATUSES as ExecutionStatus[])
+      .where('finished_at', '>=', filter.from)
+      .where('finished_at', '<', filter.to);
+    if (options.visible) {
+      const visible = options.visible;
+      query = query.where(q => applyCriteria(q, visible));
+    }
+    if (filter.entityRef) query = query.where('entity_ref', filter.entityRef);
+    if (options.cursor) {
+      const [time, id] = decodeCursor(options.cursor);
+      query = query.where(q =>
+        q
+          .where('finished_at', '>', time)
+          .orWhere(q2 =>
+            q2.where('finished_at', '=', time).andWhere('id', '>', id),
+          ),
+      );
+    }
+    const rows = await query
+      .orderBy([
+        { column: 'finished_at', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ])
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(executionFromRow);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor:
+        rows.length > limit && last
+          ? encodeCursor(last.finishedAt!, last.id)
+          : undefined,
+    };
+  }
+
   /** The step runs of an execution, in order. */
   async getSteps(executionId: string): Promise<StepRun[]> {
     const rows = await this.db<RawStepRunRow>('step_runs')
@@ -518,9 +716,17 @@ export class ExecutionStore {
           `Execution ${id} is no longer held by ${workerId}`,
         );
       }
+      const checkpoint = TERMINAL_STATUSES.includes(patch.status)
+        ? await this.attestCheckpoint(tx, id)
+        : undefined;
       // the status and its event land together: a reader never sees one without the other
       return event
-        ? this.appendEventTx(tx, id, event.type, event.payload ?? {})
+        ? this.appendEventTx(
+            tx,
+            id,
+            event.type,
+            withStatement(event.payload, 'checkpoint', checkpoint),
+          )
         : undefined;
     });
   }
@@ -543,7 +749,8 @@ export class ExecutionStore {
       new ConflictError(
         `Execution ${executionId} is no longer held by ${workerId}; step ${stepIndex} not updated`,
       );
-    if (this.isPostgres && event) {
+    const attest = this.attests(patch);
+    if (this.isPostgres && event && !attest) {
       // one round trip: the guarded update, and the event only if the update happened
       const columns = Object.keys(row);
       const result = await retryOnSequenceClash(() =>
@@ -589,18 +796,24 @@ export class ExecutionStore {
           }),
         )
         .update(row);
-    if (!event) {
+    if (!event && !attest) {
       if ((await guarded(this.db)) !== 1) throw lost();
       return undefined;
     }
     return this.writeTransaction(async tx => {
       if ((await guarded(tx)) !== 1) throw lost();
-      return this.appendEventTx(
-        tx,
-        executionId,
-        event.type,
-        event.payload ?? {},
-      );
+      // the step's end and its signed statement land together, or neither does
+      const statement = attest
+        ? await this.attestStep(tx, executionId, stepIndex)
+        : undefined;
+      return event
+        ? this.appendEventTx(
+            tx,
+            executionId,
+            event.type,
+            withStatement(event.payload, 'statement', statement),
+          )
+        : undefined;
     });
   }
 
@@ -640,13 +853,29 @@ export class ExecutionStore {
             : {}),
         });
       if (updated !== 1) return false;
+      let statement: StatementRef | undefined;
       if (step) {
         await tx<RawStepRunRow>('step_runs')
           .where({ execution_id: id, step_index: step.index })
           .update(stepPatchToRow(step.patch));
+        if (this.attests(step.patch)) {
+          statement = await this.attestStep(tx, id, step.index);
+        }
       }
+      const checkpoint = TERMINAL_STATUSES.includes(patch.status)
+        ? await this.attestCheckpoint(tx, id)
+        : undefined;
       return event
-        ? this.appendEventTx(tx, id, event.type, event.payload ?? {})
+        ? this.appendEventTx(
+            tx,
+            id,
+            event.type,
+            withStatement(
+              withStatement(event.payload, 'statement', statement),
+              'checkpoint',
+              checkpoint,
+            ),
+          )
         : 0;
     });
   }
@@ -877,17 +1106,29 @@ export class ExecutionStore {
               : {}),
           });
       }
+      let statement: StatementRef | undefined;
       if (write.step) {
         await tx<RawStepRunRow>('step_runs')
           .where({ execution_id: id, step_index: stepIndex })
           .update(stepPatchToRow(write.step));
+        if (this.attests(write.step)) {
+          statement = await this.attestStep(tx, id, stepIndex);
+        }
       }
+      const checkpoint =
+        write.execution && TERMINAL_STATUSES.includes(write.execution.status)
+          ? await this.attestCheckpoint(tx, id)
+          : undefined;
       const seq = write.event
         ? await this.appendEventTx(
             tx,
             id,
             write.event.type,
-            write.event.payload ?? {},
+            withStatement(
+              withStatement(write.event.payload, 'statement', statement),
+              'checkpoint',
+              checkpoint,
+            ),
           )
         : undefined;
       return { ...write, seq };
@@ -1055,6 +1296,15 @@ function applyCriteria(
     const column = conditionColumns[criteria.property];
     query.whereNotNull(column).whereIn(column, criteria.values);
   }
+}
+
+/** An event's payload with the signed statement written with it. */
+function withStatement(
+  payload: Record<string, unknown> | undefined,
+  key: 'statement' | 'checkpoint',
+  ref: StatementRef | undefined,
+): Record<string, unknown> {
+  return ref ? { ...payload, [key]: ref } : payload ?? {};
 }
 
 function isSequenceClash(e: unknown): boolean {

@@ -17,7 +17,13 @@ import { ExecutionRunner } from './ExecutionRunner';
 import { ExecutionStore } from './ExecutionStore';
 import { ExecutionWorker } from './ExecutionWorker';
 import { stepDeclaredBlastRadius } from './hooks';
-import { ExecutionStatus } from './types';
+import { ExecutionStatus, TERMINAL_STATUSES } from './types';
+import {
+  KeyPairSigner,
+  ProvenanceService,
+  StatementRecorder,
+} from '../provenance';
+import { generateKeyPairSync } from 'node:crypto';
 
 jest.setTimeout(60_000);
 
@@ -131,12 +137,22 @@ describe.each(databases.eachSupportedId())(
   (dbId: TestDatabaseId) => {
     let store: ExecutionStore;
     let events: ExecutionEvents;
+    let provenance: ProvenanceService;
     const workers: ExecutionWorker[] = [];
 
     beforeAll(async () => {
       const knex = await databases.init(dbId);
+      const signer = new KeyPairSigner(
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+      );
       store = await ExecutionStore.create({
         database: { getClient: async () => knex, migrations: { skip: false } },
+        provenance: new StatementRecorder(signer, 'engine-test'),
+      });
+      provenance = new ProvenanceService({
+        store,
+        trustedKeys: [signer.publicKey],
+        currentKeyHint: signer.keyHint,
       });
       events = new ExecutionEvents(store);
     });
@@ -145,6 +161,21 @@ describe.each(databases.eachSupportedId())(
       await Promise.all(workers.splice(0).map(w => w.stop({ graceMs: 100 })));
       for (const s of await store.listKillSwitches()) {
         await store.releaseKillSwitch(s.id, 'test');
+      }
+      // whatever a test did, every step that ended and every execution that ended is signed
+      for (const execution of (await store.listExecutions({}, { limit: 500 }))
+        .items) {
+        const report = await provenance.verify(execution);
+        const ended = TERMINAL_STATUSES.includes(execution.status);
+        expect({
+          id: execution.id,
+          status: ended ? report.status : report.status !== 'broken',
+          firstBroken: report.firstBroken,
+        }).toEqual({
+          id: execution.id,
+          status: ended ? 'verified' : true,
+          firstBroken: undefined,
+        });
       }
     });
 

@@ -5,3 +5,4 @@ export * from './ExecutionStore';
 export * from './ExecutionWorker';
 export * from './hooks';
 export * from './types';
+export * from './secrets';

@@ -45,6 +45,12 @@ const approval = (a: Approval): ApprovalResponse => ({
   expiresAt: a.expiresAt?.toISOString(),
 });
 import { RunbookCatalog } from '../runbook';
+import {
+  csvLine,
+  ProvenanceService,
+  SUMMARY_COLUMNS,
+  summaryRow,
+} from '../provenance';
 
 /** What the router needs. */
 export interface RouterOptions {
@@ -62,6 +68,8 @@ export interface RouterOptions {
   streamPollMs?: number;
   /** The state of the configured MCP tool servers, for `GET /tools`. */
   toolServers?: () => McpServerStatus[];
+  /** Verifies signed records and serves them for export. */
+  provenance: ProvenanceService;
 }
 
 const entityParams = z.object({
@@ -105,6 +113,15 @@ const listQuery = z
     limit: z.coerce.number().int().min(1).max(500).optional(),
   })
   .strict();
+
+const exportQuery = z
+  .object({
+    from: z.coerce.date(),
+    to: z.coerce.date(),
+    entityRef: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine(q => q.from < q.to, { message: 'from must be before to' });
 
 const decisionBody = z
   .object({
@@ -238,6 +255,7 @@ export async function createRouter(
     );
     const details = await manager.get(req.params.id);
     const { execution, steps } = details;
+    const { provenance } = options;
     const waiting = steps[execution.currentStep];
     // dates become ISO strings in JSON: the shape of ExecutionDetailsResponse
     const body: Record<string, unknown> & { gate?: ApprovalGateResponse } = {
@@ -245,6 +263,7 @@ export async function createRouter(
       steps: redactSteps(execution, steps),
       events: await store.listEvents(req.params.id),
       approvals: (await store.listApprovals(req.params.id)).map(approval),
+      provenance: await provenance.badge(execution),
     };
     if (
       execution.status === 'waiting-approval' &&
@@ -294,6 +313,91 @@ export async function createRouter(
     }
     res.json(body);
   });
+
+  router.get('/executions/:id/provenance', async (req, res) => {
+    const credentials = await reader(req);
+    const execution = await permitted(
+      credentials,
+      req.params.id,
+      executionReadPermission,
+      'read',
+    );
+    res.json(await options.provenance.verify(execution));
+  });
+
+  router.get('/executions/:id/bundles', async (req, res) => {
+    const credentials = await reader(req);
+    const execution = await permitted(
+      credentials,
+      req.params.id,
+      executionReadPermission,
+      'read',
+    );
+    const bundles = await options.provenance.bundles(execution.id);
+    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader(
+      'content-disposition',
+      `attachment; filename="execution-${execution.id}.jsonl"`,
+    );
+    res.send(bundles.map(b => `${b}\n`).join(''));
+  });
+
+  router.get('/provenance/keys', async (req, res) => {
+    await reader(req);
+    res.json(options.provenance.keys());
+  });
+
+  /**
+   * The audit export, a page of ended executions at a time so any range streams: the bundles of
+   * every execution the caller may read that finished in [from, to), as JSONL, or the CSV summary.
+   */
+  const auditExport = (format: 'jsonl' | 'csv') =>
+    router.get(
+      `/audit/${format === 'jsonl' ? 'bundles' : 'summary'}`,
+      async (req, res) => {
+        const credentials = await reader(req);
+        const query = await parse(exportQuery, req.query, 'export range');
+        const visible = await authorizer.visibleExecutions(credentials);
+        const name = `runbooks-audit-${query.from.toISOString()}-${query.to.toISOString()}`;
+        res.setHeader(
+          'content-type',
+          format === 'jsonl'
+            ? 'application/x-ndjson; charset=utf-8'
+            : 'text/csv; charset=utf-8',
+        );
+        res.setHeader(
+          'content-disposition',
+          `attachment; filename="${name}.${format}"`,
+        );
+        if (format === 'csv') res.write(csvLine([...SUMMARY_COLUMNS]));
+        if (visible.kind === 'none') {
+          res.end();
+          return;
+        }
+        let cursor: string | undefined;
+        do {
+          const page = await store.listFinished(query, {
+            cursor,
+            limit: 200,
+            visible: visible.kind === 'some' ? visible.criteria : undefined,
+          });
+          for (const execution of page.items) {
+            const bundles = await options.provenance.bundles(execution.id);
+            const chunk =
+              format === 'jsonl'
+                ? bundles.map(b => `${b}\n`).join('')
+                : await summaryRow(store, execution, bundles.length);
+            if (!res.write(chunk)) {
+              await new Promise(resolve => res.once('drain', resolve));
+            }
+          }
+          cursor = page.nextCursor;
+        } while (cursor);
+        res.end();
+      },
+    );
+  auditExport('jsonl');
+  auditExport('csv');
 
   router.get('/executions/:id/events', async (req, res) => {
     const credentials = await reader(req);

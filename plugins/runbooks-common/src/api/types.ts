@@ -194,6 +194,8 @@ export interface ExecutionDetailsResponse {
   approvals: ApprovalResponse[];
   /** Present while the execution waits for approval. */
   gate?: ApprovalGateResponse;
+  /** How the execution's signed record verifies, for a badge. */
+  provenance: ProvenanceBadgeResponse;
 }
 
 /**
@@ -267,4 +269,78 @@ export interface BlastRadius {
   reasons: string[];
   /** The graph walk stopped at its limit: more entities may be affected. */
   truncated?: boolean;
+}
+
+/**
+ * The verification of one signed statement of an execution's chain.
+ * @public
+ */
+export interface ProvenanceEntryReport {
+  /** Position in the chain as stored (or in the exported file's group), from 1. */
+  position: number;
+  kind: 'step' | 'checkpoint' | 'unknown';
+  /** The position the statement claims. */
+  sequence?: number;
+  stepIndex?: number;
+  stepId?: string;
+  attempt?: number;
+  status?: string;
+  dryRun?: boolean;
+  signature: 'valid' | 'invalid' | 'untrusted-key';
+  chain: 'intact' | 'broken';
+  /** Whether the stored step record still has the digest the statement signed (backend only). */
+  record?: 'matches' | 'differs';
+  keyHint?: string;
+  statementDigest?: string;
+  subjectDigest?: string;
+  problems: string[];
+}
+
+/**
+ * How an execution's signed record verifies. verified: every statement signed by a trusted key, the
+ * chain unbroken and closed by a matching checkpoint; open: intact so far, the execution has not
+ * ended; broken: something does not verify (see firstBroken); unsigned: no statement at all.
+ * @public
+ */
+export type ProvenanceStatus = 'verified' | 'open' | 'broken' | 'unsigned';
+
+/**
+ * Response of `GET /executions/:id/provenance`: the verification of the execution's chain.
+ * @public
+ */
+export interface ProvenanceReportResponse {
+  executionId: string;
+  status: ProvenanceStatus;
+  statements: number;
+  checkpoint: 'matches' | 'mismatch' | 'missing';
+  entries: ProvenanceEntryReport[];
+  /** The first link that does not verify. */
+  firstBroken?: {
+    position: number;
+    stepIndex?: number;
+    stepId?: string;
+    problem: string;
+  };
+  /** Hints of the keys that signed the statements. */
+  keyHints: string[];
+}
+
+/**
+ * The provenance badge of an execution, in `GET /executions/:id`.
+ * @public
+ */
+export interface ProvenanceBadgeResponse {
+  status: ProvenanceStatus;
+  statements: number;
+  firstBroken?: ProvenanceReportResponse['firstBroken'];
+}
+
+/**
+ * Response of `GET /provenance/keys`: the public keys statements may be signed with.
+ * @public
+ */
+export interface ProvenanceKeysResponse {
+  keys: Array<{ hint: string; publicKeyPem: string; current: boolean }>;
+  /** Set when statements are signed keylessly (Fulcio certificates, Rekor). */
+  keyless?: boolean;
 }

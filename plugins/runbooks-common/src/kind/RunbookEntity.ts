@@ -57,6 +57,11 @@ export const runbookStepSchema = z
     }),
     idempotent: z.boolean().default(false),
     dryRun: z.boolean().optional(),
+    /**
+     * The step's output is a secret (a token, a generated password): later steps and verify see it,
+     * but it is never stored, shown, logged or signed (a statement holds its digest only).
+     */
+    secretOutput: z.boolean().optional(),
     approval: z
       .enum(['always', 'auto'], {
         error: issue =>

@@ -1,0 +1,54 @@
+import { Execution, ExecutionStore } from '../engine';
+
+/** The columns of the audit summary. */
+export const SUMMARY_COLUMNS = [
+  'execution',
+  'runbook',
+  'entity',
+  'mode',
+  'requester',
+  'approvers',
+  'start',
+  'end',
+  'outcome',
+  'statements',
+] as const;
+
+function csvCell(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  // quoted when needed; a leading = + - @ is prefixed so spreadsheets never run it as a formula
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** One CSV line, CRLF-terminated (RFC 4180). */
+export function csvLine(values: unknown[]): string {
+  return `${values.map(csvCell).join(',')}\r\n`;
+}
+
+/** One row of the audit summary of an execution. */
+export async function summaryRow(
+  store: ExecutionStore,
+  execution: Execution,
+  statements: number,
+): Promise<string> {
+  const approvers = [
+    ...new Set(
+      (await store.listApprovals(execution.id))
+        .filter(a => a.decision === 'approved')
+        .map(a => a.decidedBy),
+    ),
+  ];
+  return csvLine([
+    execution.id,
+    execution.runbookRef,
+    execution.entityRef,
+    execution.mode,
+    execution.requester,
+    approvers.join(' '),
+    (execution.startedAt ?? execution.createdAt).toISOString(),
+    execution.finishedAt?.toISOString(),
+    execution.status,
+    statements,
+  ]);
+}

@@ -1,0 +1,4 @@
+export * from './ProvenanceService';
+export * from './signing';
+export * from './statements';
+export * from './export';
