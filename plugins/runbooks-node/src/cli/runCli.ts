@@ -12,6 +12,13 @@ import {
   readMcpToolsConfig,
   ToolInputValidator,
 } from '../tools';
+import {
+  CliFailure,
+  CliIo,
+  CliUsageError,
+  exportCommand,
+  verifyCommand,
+} from './provenanceCommands';
 
 const USAGE = `Usage:
   runbooks validate <file|dir>...   Validates runbooks (kind: Runbook) in YAML files and
@@ -24,7 +31,26 @@ const USAGE = `Usage:
                                     the tool's input schema.
       --config <file>               A config file for --tools (repeatable).
   runbooks schema                   Prints the JSON Schema of the Runbook kind, for editors
-                                    (yaml-language-server) and other tools.`;
+                                    (yaml-language-server) and other tools.
+  runbooks verify <execution-id>    Verifies an execution's signed statements locally: fetches its
+      --backend <url>               bundles from the backend and checks each signature against the
+      --key <public.pem>            given public keys only (repeat --key for retired keys), the hash
+      [--token <t>] [--json]        chain and, once the execution ended, its checkpoint. Prints a
+                                    line per statement (steps numbered from 1) and the first broken
+                                    link; exits 0 when everything verifies, 1 when not.
+  runbooks verify --file <bundles.jsonl> --key <public.pem> [--key ...] [--json]
+                                    The same for an exported file: every execution in it must
+                                    verify and be closed by a matching checkpoint.
+  runbooks export --from <ISO date> --to <ISO date> --backend <url> --out <dir>
+      [--entity <ref>] [--token <t>]
+                                    Writes the audit export of the executions that ended in
+                                    [from, to) into a new or empty <dir>: bundles.jsonl (signed
+                                    statements), summary.csv, keys/<hint>.pem (the backend's public
+                                    keys: compare the hints with the published one) and README.md
+                                    (formats and how to verify independently).
+      --token <t>                   Bearer token for the backend (default: env RUNBOOKS_TOKEN).
+  Exit codes: 0 success, 1 problems found, 2 usage error or the backend, a key or a file cannot be
+  used.`;
 
 /**
  * The `runbooks` command line. Resolves to the exit code it set.
@@ -60,6 +86,11 @@ export async function runCli(
     if (files === 0 && report.problems.length === 0) {
       io.err('no YAML files found');
     }
+  } else if (
+    (command === 'verify' || command === 'export') &&
+    !args.includes('--help')
+  ) {
+    code = await runProvenanceCommand(command, args, io);
   } else if (command === 'schema' && args.length === 0) {
     io.out(JSON.stringify(runbookEntityJsonSchema(), null, 2));
     code = 0;
@@ -78,6 +109,29 @@ export async function runCli(
   }
   process.exitCode = code;
   return code;
+}
+
+async function runProvenanceCommand(
+  command: 'verify' | 'export',
+  args: string[],
+  io: CliIo,
+): Promise<number> {
+  try {
+    return command === 'verify'
+      ? await verifyCommand(args, io)
+      : await exportCommand(args, io);
+  } catch (e) {
+    if (e instanceof CliUsageError) {
+      io.err(`runbooks ${e.message}`);
+      io.err(USAGE);
+      return 2;
+    }
+    if (e instanceof CliFailure) {
+      io.err(`runbooks ${command}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
 }
 
 function parseValidateArgs(args: string[]) {

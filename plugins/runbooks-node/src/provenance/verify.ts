@@ -63,6 +63,13 @@ export interface OpenedBundle {
   problem?: string;
 }
 
+/**
+ * The media type of the bundles this project writes and accepts.
+ * @public
+ */
+export const BUNDLE_MEDIA_TYPE =
+  'application/vnd.dev.sigstore.bundle.v0.3+json';
+
 const EMPTY_ROOT = {
   mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
   tlogs: [],
@@ -127,6 +134,8 @@ export class BundleVerifier {
     if (!envelope) {
       return { signature: 'invalid', hint, problem: 'not a DSSE bundle' };
     }
+    const mediaType = (json as { mediaType?: string }).mediaType;
+    const keyids = envelope.signatures.map(s => s.keyid);
     const opened: OpenedBundle = {
       signature: 'invalid',
       hint,
@@ -139,6 +148,16 @@ export class BundleVerifier {
     }
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
       opened.problem = `payload type ${envelope.payloadType} is not ${IN_TOTO_PAYLOAD_TYPE}`;
+      return opened;
+    }
+    if (mediaType !== BUNDLE_MEDIA_TYPE) {
+      opened.problem = `bundle media type ${mediaType} is not ${BUNDLE_MEDIA_TYPE}`;
+      return opened;
+    }
+    if (keyids.length !== 1 || (keyids[0] && keyids[0] !== hint)) {
+      opened.problem = `the envelope's signature names key ${keyids.join(
+        ', ',
+      )}, the bundle ${hint}`;
       return opened;
     }
     if (!hint || !this.hints.has(hint)) {
@@ -351,42 +370,35 @@ export function verifyExportedBundles(
   verifier: BundleVerifier,
 ): ExportVerification {
   const problems: ExportVerification['problems'] = [];
-  const groups: Array<{ id: string; bundles: unknown[] }> = [];
-  const seen = new Set<string>();
+  // by execution, in the order they first appear; a line that names no execution stays with
+  // the line before it, so a broken statement is reported in place
+  const groups = new Map<string, unknown[]>();
+  let current: string | undefined;
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     let json: unknown;
     try {
       json = JSON.parse(line);
     } catch {
-      problems.push({ line: i + 1, problem: 'not JSON' });
-      return;
+      json = line;
     }
-    const id = executionIdOfBundle(json);
-    const current = groups[groups.length - 1];
+    const id = executionIdOfBundle(json) ?? current;
     if (!id) {
-      if (current) current.bundles.push(json);
-      else problems.push({ line: i + 1, problem: 'names no execution' });
+      problems.push({ line: i + 1, problem: 'names no execution' });
       return;
     }
-    if (current?.id === id) {
-      current.bundles.push(json);
-      return;
-    }
-    if (seen.has(id)) {
+    if (id !== current && groups.has(id)) {
       problems.push({
         line: i + 1,
         problem: `a statement of execution ${id} away from the rest of its chain (moved or swapped)`,
       });
-      // checked in the chain it claims, where it is out of place
-      groups.find(g => g.id === id)!.bundles.push(json);
-      return;
     }
-    seen.add(id);
-    groups.push({ id, bundles: [json] });
+    current = id;
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id)!.push(json);
   });
-  const executions = groups.map(g =>
-    verifyExecutionChain(g.id, g.bundles, verifier, { finished: true }),
+  const executions = [...groups].map(([id, bundles]) =>
+    verifyExecutionChain(id, bundles, verifier, { finished: true }),
   );
   return {
     executions,
