@@ -110,6 +110,8 @@ export class ExecutionRunner {
   private readonly validator = new ToolInputValidator();
   /** Per running execution: secret values (parameters, secret outputs) masked in what is written. */
   private readonly secrets = new Map<string, string[]>();
+  /** Per running execution: the values of secret outputs (never stored, so inputs are masked). */
+  private readonly outputSecrets = new Map<string, string[]>();
 
   constructor(private readonly options: ExecutionRunnerOptions) {}
 
@@ -164,6 +166,7 @@ export class ExecutionRunner {
       await this.onStopped(execution, index, steps[index], e, control);
     } finally {
       this.secrets.delete(execution.id);
+      this.outputSecrets.delete(execution.id);
     }
   }
 
@@ -181,16 +184,21 @@ export class ExecutionRunner {
       else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     };
     walk(value);
-    const known = this.secrets.get(executionId) ?? [];
-    this.secrets.set(
-      executionId,
-      [...new Set([...known, ...found])].sort((a, b) => b.length - a.length),
-    );
+    for (const map of [this.secrets, this.outputSecrets]) {
+      const known = map.get(executionId) ?? [];
+      map.set(
+        executionId,
+        [...new Set([...known, ...found])].sort((a, b) => b.length - a.length),
+      );
+    }
   }
 
-  /** The output as stored: withheld for a step that declares `secretOutput`. */
+  /**
+   * The output as stored: withheld for a step that declares `secretOutput`, known secrets masked
+   * otherwise (later steps and verify still see the real value, in memory).
+   */
   private storedOutput(ctx: StepContext, output: unknown): unknown {
-    if (!ctx.step.secretOutput) return output;
+    if (!ctx.step.secretOutput) return this.mask(ctx.execution.id, output);
     this.addSecrets(ctx.execution.id, output);
     return WITHHELD_OUTPUT;
   }
@@ -455,6 +463,11 @@ export class ExecutionRunner {
     } catch (e) {
       renderError = `input could not be rendered: ${(e as Error).message}`;
     }
+    // a secret output an input carries is not stored (the value is only in this run's memory)
+    const storedInput = maskSecrets(
+      input,
+      this.outputSecrets.get(execution.id) ?? [],
+    );
     await this.update(
       ctx,
       {
@@ -463,7 +476,7 @@ export class ExecutionRunner {
         attempt: ctx.run.attempt + 1,
         startedAt: new Date(),
         error: undefined,
-        input,
+        input: storedInput,
       },
       {
         type: 'step-started',
@@ -559,6 +572,12 @@ export class ExecutionRunner {
       );
     }
     if (radius.approvalsRequired > 0) {
+      if (!isDeepStrictEqual(storedInput, input)) {
+        return this.fail(
+          ctx,
+          `step '${step.id}' needs approval, but its input carries a secret output of an earlier step, which is never stored: it cannot wait for a decision. Give the secret as a secret parameter instead, or lower the step's blast radius.`,
+        );
+      }
       await this.update(ctx, {
         status: 'waiting-approval',
         phase: 'approval',

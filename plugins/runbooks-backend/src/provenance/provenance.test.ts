@@ -1,0 +1,517 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
+import {
+  coreServices,
+  createServiceFactory,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { canonicalDigest } from '@runbooks/plugin-runbooks-node';
+import { Knex } from 'knex';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import request from 'supertest';
+import { inProcessToolsModule } from '../__testUtils__/tools';
+import { runbooksPlugin } from '../plugin';
+
+jest.setTimeout(60_000);
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+const alice = mockCredentials.user.header('user:default/alice');
+const bob = mockCredentials.user.header('user:default/bob');
+const RANGE = { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
+
+const checkout: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'checkout', namespace: 'default' },
+  spec: { type: 'service', owner: 'team-checkout' },
+};
+
+const runbookEntity = (
+  name: string,
+  spec: Record<string, unknown>,
+): Entity => ({
+  apiVersion: 'runbooks.backstage.io/v1alpha1',
+  kind: 'Runbook',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    owner: 'group:default/sre',
+    appliesTo: { entities: ['component:default/checkout'] },
+    ...spec,
+  },
+});
+
+const gated = runbookEntity('gated', {
+  parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
+  steps: [
+    { id: 'read', tool: 'k8s/get', mutates: false },
+    {
+      id: 'scale',
+      tool: 'k8s/scale',
+      mutates: true,
+      dryRun: true,
+      approval: 'always',
+      input: { replicas: '${{ parameters.replicas }}' },
+    },
+  ],
+});
+
+const PARAM_SECRET = 'hunter2-param-secret-7f3a9c';
+const GENERATED_SECRET = 'gen-token-5e1d8b2aa0c94f77';
+
+const secrets = runbookEntity('secrets', {
+  parameters: { token: { type: 'string', secret: true, minLength: 8 } },
+  steps: [
+    {
+      id: 'echo',
+      tool: 'k8s/echo',
+      mutates: false,
+      input: { header: 'Bearer ${{ parameters.token }}' },
+    },
+    { id: 'issue', tool: 'k8s/issue', mutates: false, secretOutput: true },
+    {
+      id: 'use',
+      tool: 'k8s/echo',
+      mutates: false,
+      input: { header: '${{ steps.issue.output.token }}' },
+      verify: ["output.header.startsWith('gen-token-')"],
+    },
+    {
+      id: 'fail',
+      tool: 'k8s/fail',
+      mutates: false,
+      input: {
+        a: '${{ parameters.token }}',
+        b: '${{ steps.issue.output.token }}',
+      },
+    },
+  ],
+});
+
+/** Every log line any plugin writes, with its metadata. */
+function capturingRootLogger(lines: string[]) {
+  class Capture implements LoggerService {
+    constructor(private readonly meta: Record<string, unknown> = {}) {}
+    private write(level: string, message: string, meta?: unknown) {
+      lines.push(
+        JSON.stringify({
+          level,
+          message,
+          meta: String(meta ?? ''),
+          ...this.meta,
+        }),
+      );
+    }
+    error(message: string, meta?: Error | any) {
+      this.write('error', message, meta?.stack ?? JSON.stringify(meta));
+    }
+    warn(message: string, meta?: Error | any) {
+      this.write('warn', message, meta?.stack ?? JSON.stringify(meta));
+    }
+    info(message: string, meta?: Error | any) {
+      this.write('info', message, JSON.stringify(meta));
+    }
+    debug(message: string, meta?: Error | any) {
+      this.write('debug', message, JSON.stringify(meta));
+    }
+    child(meta: Record<string, unknown>): LoggerService {
+      return new Capture({ ...this.meta, ...meta });
+    }
+  }
+  return createServiceFactory({
+    service: coreServices.rootLogger,
+    deps: {},
+    factory: () => new Capture(),
+  });
+}
+
+const newKeyPem = () =>
+  generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+
+async function startBackend(options: {
+  knex?: Knex;
+  provenance?: Record<string, unknown>;
+  logLines?: string[];
+}) {
+  const state = { replicas: 2 };
+  const { module: tools, invoker } = inProcessToolsModule({
+    'k8s/get': {
+      description: { annotations: { readOnlyHint: true } },
+      run: () => ({ ...state }),
+    },
+    'k8s/scale': {
+      plan: input => ({
+        changes: [{ action: 'update', to: input.replicas }],
+        objectCount: 1,
+      }),
+      run: input => {
+        state.replicas = input.replicas as number;
+        return { ...state };
+      },
+    },
+    'k8s/echo': {
+      description: { annotations: { readOnlyHint: true } },
+      run: input => ({ header: input.header }),
+    },
+    'k8s/issue': {
+      description: { annotations: { readOnlyHint: true } },
+      run: () => ({ token: GENERATED_SECRET }),
+    },
+    'k8s/fail': {
+      description: { annotations: { readOnlyHint: true } },
+      run: input => {
+        throw new Error(`upstream refused ${input.a} and ${input.b}`);
+      },
+    },
+  });
+  const backend = await startTestBackend({
+    features: [
+      runbooksPlugin,
+      tools,
+      catalogServiceMock.factory({ entities: [checkout, gated, secrets] }),
+      options.knex
+        ? mockServices.database.factory({ knex: options.knex })
+        : mockServices.database.factory(),
+      ...(options.logLines ? [capturingRootLogger(options.logLines)] : []),
+      mockServices.rootConfig.factory({
+        data: {
+          runbooks: {
+            engine: { pollIntervalMs: 50, killSwitchCheckMs: 50 },
+            ...(options.provenance ? { provenance: options.provenance } : {}),
+          },
+        },
+      }),
+    ],
+  });
+  return { backend, server: backend.server, invoker };
+}
+
+async function run(
+  server: any,
+  runbook: string,
+  parameters: Record<string, unknown>,
+  mode: 'dry-run' | 'execute',
+) {
+  const created = await request(server)
+    .post('/api/runbooks/executions')
+    .set('authorization', alice)
+    .send({
+      runbookRef: `runbook:default/${runbook}`,
+      entityRef: 'component:default/checkout',
+      parameters,
+      mode,
+    });
+  expect(created.status).toBe(201);
+  return created.body.id as string;
+}
+
+async function waitFor(server: any, id: string, statuses: string[]) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await request(server)
+      .get(`/api/runbooks/executions/${id}`)
+      .set('authorization', alice);
+    if (statuses.includes(res.body.execution?.status)) return res.body;
+    if (Date.now() > deadline) {
+      throw new Error(`${id} is ${JSON.stringify(res.body.execution)}`);
+    }
+    await new Promise(r => setTimeout(r, 25));
+  }
+}
+
+const statementsOf = (jsonl: string) =>
+  jsonl
+    .trim()
+    .split('\n')
+    .map(line =>
+      JSON.parse(
+        Buffer.from(JSON.parse(line).dsseEnvelope.payload, 'base64').toString(),
+      ),
+    );
+
+describe('signed provenance through the API', () => {
+  it('signs a dry-run and an approved execution, and the badge and report say verified', async () => {
+    const { server } = await startBackend({
+      provenance: { signingKey: newKeyPem() },
+    });
+    const dry = await run(server, 'gated', { replicas: 3 }, 'dry-run');
+    const dryDone = await waitFor(server, dry, ['succeeded']);
+    expect(dryDone.provenance).toEqual({ status: 'verified', statements: 3 });
+
+    const id = await run(server, 'gated', { replicas: 4 }, 'execute');
+    const waiting = await waitFor(server, id, ['waiting-approval']);
+    // a step that waits has not ended: the chain so far holds only the read step
+    expect(waiting.provenance).toEqual({ status: 'open', statements: 1 });
+    const planDigest = waiting.gate.planDigest;
+    const decided = await request(server)
+      .post(`/api/runbooks/executions/${id}/steps/1/decision`)
+      .set('authorization', bob)
+      .send({ decision: 'approved', planDigest, comment: 'ok' });
+    expect(decided.status).toBe(200);
+    const done = await waitFor(server, id, ['succeeded']);
+    expect(done.provenance).toEqual({ status: 'verified', statements: 3 });
+    // the events that record a step's end carry its statement
+    expect(
+      done.events.find(
+        (e: any) => e.type === 'step-succeeded' && e.payload.step === 1,
+      ).payload.statement,
+    ).toEqual({ sequence: 2, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    const report = await request(server)
+      .get(`/api/runbooks/executions/${id}/provenance`)
+      .set('authorization', alice);
+    expect(report.body).toMatchObject({
+      status: 'verified',
+      checkpoint: 'matches',
+      statements: 3,
+    });
+    expect(
+      report.body.entries.map((e: any) => [
+        e.kind,
+        e.stepId,
+        e.signature,
+        e.chain,
+        e.record,
+      ]),
+    ).toEqual([
+      ['step', 'read', 'valid', 'intact', 'matches'],
+      ['step', 'scale', 'valid', 'intact', 'matches'],
+      ['checkpoint', undefined, 'valid', 'intact', undefined],
+    ]);
+
+    const bundles = await request(server)
+      .get(`/api/runbooks/executions/${id}/bundles`)
+      .set('authorization', alice);
+    expect(bundles.headers['content-type']).toContain('application/x-ndjson');
+    const [read, scale, checkpoint] = statementsOf(bundles.text);
+    expect(read.predicate).toMatchObject({
+      sequence: 1,
+      previousStatementDigest: null,
+      requester: 'user:default/alice',
+      runbook: { ref: 'runbook:default/gated' },
+      entity: { ref: 'component:default/checkout' },
+      step: { index: 0, id: 'read', mutates: false, dryRun: false },
+      tool: { server: 'k8s', name: 'get' },
+      status: 'succeeded',
+    });
+    expect(scale.predicate).toMatchObject({
+      sequence: 2,
+      step: { id: 'scale', mutates: true, dryRun: false },
+      planDigest,
+      approvals: [
+        {
+          approver: 'user:default/bob',
+          decision: 'approved',
+          planDigest,
+          time: expect.any(String),
+        },
+      ],
+      parametersDigest: canonicalDigest({ replicas: 4 }),
+    });
+    expect(checkpoint.predicate).toMatchObject({
+      sequence: 3,
+      count: 2,
+      status: 'succeeded',
+    });
+    expect(checkpoint.predicate.headDigest).toBe(
+      checkpoint.predicate.previousStatementDigest,
+    );
+
+    // the dry-run's mutating step is marked as only planned
+    const dryStatements = statementsOf(
+      (
+        await request(server)
+          .get(`/api/runbooks/executions/${dry}/bundles`)
+          .set('authorization', alice)
+      ).text,
+    );
+    expect(dryStatements[1].predicate.step).toMatchObject({
+      id: 'scale',
+      dryRun: true,
+    });
+
+    // the audit export holds both executions, the summary one row each with the approver
+    const jsonl = await request(server)
+      .get('/api/runbooks/audit/bundles')
+      .query(RANGE)
+      .set('authorization', alice);
+    expect(jsonl.text.trim().split('\n')).toHaveLength(6);
+    const csv = await request(server)
+      .get('/api/runbooks/audit/summary')
+      .query(RANGE)
+      .set('authorization', alice);
+    const rows = csv.text.trim().split('\r\n');
+    expect(rows[0]).toBe(
+      'execution,runbook,entity,mode,requester,approvers,start,end,outcome,statements',
+    );
+    expect(
+      rows
+        .slice(1)
+        .map(r => r.split(',')[0])
+        .sort(),
+    ).toEqual([dry, id].sort());
+    expect(rows.find(r => r.startsWith(id))).toContain(
+      ',execute,user:default/alice,user:default/bob,',
+    );
+    const bad = await request(server)
+      .get('/api/runbooks/audit/summary')
+      .query({ from: RANGE.to, to: RANGE.from })
+      .set('authorization', alice);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('from must be before to');
+  });
+
+  it('reports a changed step record as broken at that step', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const { server } = await startBackend({
+      knex,
+      provenance: { signingKey: newKeyPem() },
+    });
+    const id = await run(server, 'gated', { replicas: 3 }, 'dry-run');
+    await waitFor(server, id, ['succeeded']);
+    await knex('step_runs')
+      .where({ execution_id: id, step_index: 1 })
+      .update({ output: JSON.stringify({ replicas: 99 }) });
+    const details = await waitFor(server, id, ['succeeded']);
+    expect(details.provenance).toMatchObject({
+      status: 'broken',
+      firstBroken: { position: 2, stepId: 'scale' },
+    });
+    expect(details.provenance.firstBroken.problem).toContain(
+      'changed afterwards',
+    );
+    await knex('executions')
+      .where({ id })
+      .update({ requester: 'user:default/mallory' });
+    const report = await request(server)
+      .get(`/api/runbooks/executions/${id}/provenance`)
+      .set('authorization', alice);
+    expect(report.body.entries[2].problems.join()).toContain(
+      'requester is user:default/mallory, signed user:default/alice',
+    );
+  });
+
+  it('keeps statements of a retired key verifiable after a rotation', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const oldKey = newKeyPem();
+    const first = await startBackend({
+      knex,
+      provenance: { signingKey: oldKey },
+    });
+    const before = await run(first.server, 'gated', { replicas: 3 }, 'dry-run');
+    await waitFor(first.server, before, ['succeeded']);
+    await first.backend.stop();
+
+    const oldPublic = createPublicKey(oldKey)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    const second = await startBackend({
+      knex,
+      provenance: { signingKey: newKeyPem(), trustedKeys: [oldPublic] },
+    });
+    const after = await run(second.server, 'gated', { replicas: 5 }, 'dry-run');
+    await waitFor(second.server, after, ['succeeded']);
+    const keys = await request(second.server)
+      .get('/api/runbooks/provenance/keys')
+      .set('authorization', alice);
+    expect(keys.body.keys.map((k: any) => k.current)).toEqual([true, false]);
+    const reportOf = async (server: any, id: string) =>
+      (
+        await request(server)
+          .get(`/api/runbooks/executions/${id}/provenance`)
+          .set('authorization', alice)
+      ).body;
+    const oldReport = await reportOf(second.server, before);
+    const newReport = await reportOf(second.server, after);
+    expect(oldReport.status).toBe('verified');
+    expect(newReport.status).toBe('verified');
+    expect(oldReport.keyHints).toEqual([keys.body.keys[1].hint]);
+    expect(newReport.keyHints).toEqual([keys.body.keys[0].hint]);
+    await second.backend.stop();
+
+    // without the retired key, its statements no longer verify, and the report says why
+    const third = await startBackend({
+      knex,
+      provenance: { signingKey: newKeyPem() },
+    });
+    const untrusted = await reportOf(third.server, before);
+    expect(untrusted.status).toBe('broken');
+    expect(untrusted.firstBroken.position).toBe(1);
+    expect(untrusted.firstBroken.problem).toContain('not trusted');
+  });
+
+  it('never lets a secret parameter or a secret output into a statement, event, log line or export', async () => {
+    const logLines: string[] = [];
+    const knex = await databases.init('SQLITE_3');
+    const { server, invoker } = await startBackend({
+      knex,
+      logLines,
+      provenance: { signingKey: newKeyPem() },
+    });
+    const id = await run(server, 'secrets', { token: PARAM_SECRET }, 'execute');
+    const details = await waitFor(server, id, ['failed']);
+
+    // the secrets were really used: the tools got them, the engine kept what it needs to run
+    const calls = JSON.stringify(invoker.calls);
+    expect(calls).toContain(PARAM_SECRET);
+    expect(calls).toContain(GENERATED_SECRET);
+    expect(details.steps.map((s: any) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'failed',
+    ]);
+    expect(details.steps[1].output).toEqual({
+      withheld: 'secret output: not stored',
+    });
+    expect(details.steps[3].error).toContain('upstream refused *** and ***');
+    expect(logLines.length).toBeGreaterThan(0);
+
+    const bundles = await request(server)
+      .get(`/api/runbooks/executions/${id}/bundles`)
+      .set('authorization', alice);
+    const statements = statementsOf(bundles.text);
+    expect(statements).toHaveLength(5);
+    expect(statements[0].predicate.secretParameters).toEqual(['token']);
+    const exported = await request(server)
+      .get('/api/runbooks/audit/bundles')
+      .query(RANGE)
+      .set('authorization', alice);
+    const csv = await request(server)
+      .get('/api/runbooks/audit/summary')
+      .query(RANGE)
+      .set('authorization', alice);
+    const events = await knex('execution_events').where({ execution_id: id });
+    const stored = await knex('execution_statements').where({
+      execution_id: id,
+    });
+    const storedSteps = await knex('step_runs').where({ execution_id: id });
+
+    const places: Record<string, string> = {
+      statements: JSON.stringify(statements),
+      'stored bundles': JSON.stringify(stored),
+      'stored events': JSON.stringify(events),
+      'execution API': JSON.stringify(details),
+      'export JSONL': exported.text,
+      'export CSV': csv.text,
+      'log lines': logLines.join('\n'),
+      'stored step outputs and errors': JSON.stringify(
+        storedSteps.map(s => [s.output, s.error]),
+      ),
+    };
+    const leaks = Object.entries(places).flatMap(([place, text]) =>
+      [PARAM_SECRET, GENERATED_SECRET]
+        .filter(secret => text.includes(secret))
+        .map(secret => `${secret} in ${place}`),
+    );
+    expect(leaks).toEqual([]);
+  });
+});
