@@ -339,30 +339,73 @@ export class ExecutionStore {
     );
   }
 
-  /** Signs and appends the statement of a step's current record (inside the write's transaction). */
+  /**
+   * What a step statement needs of its execution never changes after the execution was created
+   * (runbook, entity, parameters, requester, mode): read once per execution, kept for a while.
+   */
+  private readonly statementExecutions = new Map<string, Execution>();
+
+  private async executionForStatement(
+    tx: Knex.Transaction,
+    executionId: string,
+  ): Promise<Execution> {
+    const cached = this.statementExecutions.get(executionId);
+    if (cached) return cached;
+    const execution = await this.getExecutionTx(tx, executionId);
+    if (this.statementExecutions.size >= 1000) {
+      const oldest = this.statementExecutions.keys().next().value;
+      if (oldest !== undefined) this.statementExecutions.delete(oldest);
+    }
+    this.statementExecutions.set(executionId, execution);
+    return execution;
+  }
+
+  /**
+   * Signs and appends the statement of a step's current record (inside the write's transaction):
+   * the step and the chain's head in one query, its approvals only when it asked for any.
+   */
   private async attestStep(
     tx: Knex.Transaction,
     executionId: string,
     stepIndex: number,
   ): Promise<StatementRef> {
-    const execution = await this.getExecutionTx(tx, executionId);
-    const step = stepFromRow(
-      (await tx<RawStepRunRow>('step_runs')
-        .where({ execution_id: executionId, step_index: stepIndex })
-        .first())!,
-    );
-    const approvals = (
-      await tx<RawApprovalRow>('approvals')
-        .where({
-          execution_id: executionId,
-          step_index: stepIndex,
-          attempt: step.attempt,
-        })
-        .orderBy('created_at')
-    ).map(approvalFromRow);
-    return this.appendStatement(tx, executionId, head =>
-      this.provenance!.step({ execution, step, approvals, ...head }),
-    );
+    const execution = await this.executionForStatement(tx, executionId);
+    const row: RawStepRunRow & {
+      head_seq: number | null;
+      head_digest: string | null;
+    } = await tx('step_runs as s')
+      .where({ 's.execution_id': executionId, 's.step_index': stepIndex })
+      .select(
+        's.*',
+        tx.raw(
+          '(SELECT seq FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_seq',
+        ),
+        tx.raw(
+          '(SELECT statement_digest FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_digest',
+        ),
+      )
+      .first();
+    const { head_seq: headSeq, head_digest: headDigest, ...stepRow } = row;
+    const step = stepFromRow(stepRow as RawStepRunRow);
+    const approvals = step.approvalRequestedAt
+      ? (
+          await tx<RawApprovalRow>('approvals')
+            .where({
+              execution_id: executionId,
+              step_index: stepIndex,
+              attempt: step.attempt,
+            })
+            .orderBy('created_at')
+        ).map(approvalFromRow)
+      : [];
+    const signed = await this.provenance!.step({
+      execution,
+      step,
+      approvals,
+      sequence: headSeq === null ? 1 : Number(headSeq) + 1,
+      previous: headDigest,
+    });
+    return this.insertStatement(tx, executionId, signed);
   }
 
   /** Signs and appends the checkpoint that closes an ended execution's chain. */
@@ -371,28 +414,25 @@ export class ExecutionStore {
     executionId: string,
   ): Promise<StatementRef | undefined> {
     if (!this.provenance) return undefined;
+    this.statementExecutions.delete(executionId);
     const execution = await this.getExecutionTx(tx, executionId);
-    return this.appendStatement(tx, executionId, head =>
-      this.provenance!.checkpoint({ execution, ...head }),
-    );
-  }
-
-  private async appendStatement(
-    tx: Knex.Transaction,
-    executionId: string,
-    build: (head: {
-      sequence: number;
-      previous: string | null;
-    }) => Promise<SignedStatement>,
-  ): Promise<StatementRef> {
     const last = await tx<RawStatementRow>('execution_statements')
       .where({ execution_id: executionId })
       .orderBy('seq', 'desc')
       .first();
-    const signed = await build({
+    const signed = await this.provenance.checkpoint({
+      execution,
       sequence: last ? Number(last.seq) + 1 : 1,
       previous: last?.statement_digest ?? null,
     });
+    return this.insertStatement(tx, executionId, signed);
+  }
+
+  private async insertStatement(
+    tx: Knex.Transaction,
+    executionId: string,
+    signed: SignedStatement,
+  ): Promise<StatementRef> {
     // a concurrent writer taking the same position fails on the primary key and runs again
     await tx<RawStatementRow>('execution_statements').insert({
       execution_id: executionId,

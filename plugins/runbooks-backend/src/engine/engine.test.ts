@@ -167,6 +167,7 @@ describe.each(databases.eachSupportedId())(
         .items) {
         const report = await provenance.verify(execution);
         const ended = TERMINAL_STATUSES.includes(execution.status);
+        // eslint-disable-next-line jest/no-standalone-expect
         expect({
           id: execution.id,
           status: ended ? report.status : report.status !== 'broken',

@@ -138,7 +138,7 @@ const newKeyPem = () =>
 
 async function startBackend(options: {
   knex?: Knex;
-  provenance?: Record<string, unknown>;
+  provenance?: Record<string, string | string[]>;
   logLines?: string[];
 }) {
   const state = { replicas: 2 };

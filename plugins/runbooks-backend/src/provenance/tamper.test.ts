@@ -256,6 +256,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('detects every tampering, in the store and in an export, at the right link', async () => {
+      const db = knex;
       const original = new Map<string, Row[]>();
       for (const id of ids) original.set(id, await rowsOf(id));
       const [a, b] = ids;
@@ -291,7 +292,7 @@ describe.each(databases.eachSupportedId())(
             expected: { [a]: position },
             store: async () => {
               const row = original.get(a)![position - 1];
-              await knex('execution_statements')
+              await db('execution_statements')
                 .where({ execution_id: a, seq: position })
                 .update({ bundle: flipPayloadByte(row.bundle, at) });
             },
@@ -311,7 +312,7 @@ describe.each(databases.eachSupportedId())(
           expected: { [a]: position },
           store: async () => {
             const row = original.get(a)![position - 1];
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: a, seq: position })
               .update({ bundle: flipSignatureByte(row.bundle, 0.5) });
           },
@@ -336,10 +337,10 @@ describe.each(databases.eachSupportedId())(
           expected: { [a]: x },
           store: async () => {
             const rows = original.get(a)!;
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: a, seq: x })
               .update({ bundle: rows[y - 1].bundle });
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: a, seq: y })
               .update({ bundle: rows[x - 1].bundle });
           },
@@ -359,12 +360,12 @@ describe.each(databases.eachSupportedId())(
           detail: `position ${position}`,
           expected: { [a]: position },
           store: async () => {
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: a, seq: position })
               .delete();
             // the rest moves up, as if the record had never been there
             for (let seq = position + 1; seq <= n; seq++) {
-              await knex('execution_statements')
+              await db('execution_statements')
                 .where({ execution_id: a, seq })
                 .update({ seq: seq - 1 });
             }
@@ -379,7 +380,7 @@ describe.each(databases.eachSupportedId())(
           detail: `last ${cut} statement(s)`,
           expected: { [b]: n - cut + 1 },
           store: async () => {
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: b })
               .andWhere('seq', '>', n - cut)
               .delete();
@@ -397,10 +398,10 @@ describe.each(databases.eachSupportedId())(
           detail: `position ${position} of the first two executions`,
           expected: { [a]: position, [b]: position },
           store: async () => {
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: a, seq: position })
               .update({ bundle: original.get(b)![position - 1].bundle });
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: b, seq: position })
               .update({ bundle: original.get(a)![position - 1].bundle });
           },
@@ -420,7 +421,7 @@ describe.each(databases.eachSupportedId())(
           detail: `statement ${position} rewritten and signed with another key`,
           expected: { [a]: position },
           store: async () => {
-            await knex('execution_statements')
+            await db('execution_statements')
               .where({ execution_id: a, seq: position })
               .update({
                 bundle: await resignWithOtherKey(

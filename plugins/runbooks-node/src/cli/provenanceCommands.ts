@@ -239,12 +239,16 @@ function printReport(
   const described = report.entries.map(describeEntry);
   const width = Math.max(0, ...described.map(d => d.length));
   const positions = String(report.entries.length).length;
+  const signatures = report.entries.map(
+    e => `signature ${SIGNATURE_LABELS[e.signature]}`,
+  );
+  const signatureWidth = Math.max(0, ...signatures.map(s => s.length));
   report.entries.forEach((entry, i) => {
-    const signature = `signature ${SIGNATURE_LABELS[entry.signature]}`;
+    const signature = signatures[i];
     io.out(
       `  ${String(entry.position).padStart(positions)}. ${described[i].padEnd(
         width,
-      )}  ${signature.padEnd(23)}  chain ${entry.chain.padEnd(6)}${
+      )}  ${signature.padEnd(signatureWidth)}  chain ${entry.chain.padEnd(6)}${
         entry.problems.length > 0 ? `  ${entry.problems.join('; ')}` : ''
       }`.trimEnd(),
     );
@@ -343,9 +347,11 @@ export async function verifyCommand(
 }
 
 function printExport(io: CliIo, result: ExportVerification) {
-  for (const report of result.executions) {
+  result.executions.forEach((report, i) => {
+    if (i > 0) io.out('');
     printReport(io, report);
-  }
+  });
+  if (result.executions.length > 0) io.out('');
   for (const problem of result.problems) {
     io.out(`line ${problem.line}: ${problem.problem}`);
   }
@@ -577,7 +583,8 @@ ${info.bundles} signed statement(s) of ${info.executions} execution(s).
 
 - \`bundles.jsonl\`: the signed statements, one Sigstore bundle (JSON) per line. Each execution's
   statements are on consecutive lines, in the order of its chain.
-- \`summary.csv\`: one row per execution: ${[
+- \`summary.csv\`: one row per execution, with the columns
+  ${[
     'execution',
     'runbook',
     'entity',
@@ -590,8 +597,8 @@ ${info.bundles} signed statement(s) of ${info.executions} execution(s).
     'statements',
   ]
     .map(c => `\`${c}\``)
-    .join(', ')}. It is not signed: it is an index to
-  the statements, which are the evidence.
+    .join(', ')}.
+  It is not signed: it is an index to the statements, which are the evidence.
 - \`keys/<hint>.pem\`: the public keys the backend lists as trusted, named by their hint (the
   lowercase hex SHA-256 of the key's DER SubjectPublicKeyInfo):
 ${keyList
@@ -630,15 +637,16 @@ and \`keyid\` (the key hint).
 The payload is an [in-toto Statement v1](https://github.com/in-toto/attestation) (\`_type\`
 \`${IN_TOTO_STATEMENT_TYPE}\`) with one of two predicate types:
 
-- \`${STEP_PREDICATE_TYPE}\`: one attempt of a step that ended (succeeded, failed, skipped,
-  cancelled or stopped for attention; in a dry run, the plan only): the execution (id, mode), the runbook and its digest, the entity,
-  the requester, the step (index from 0, id, attempt, whether it mutates, whether it was a dry run),
+- \`${STEP_PREDICATE_TYPE}\`:
+  one attempt of a step that ended (succeeded, failed, skipped, cancelled or stopped for
+  attention; in a dry run, the plan only): the execution (id, mode), the runbook and its digest,
+  the entity, the requester, the step (index from 0, id, attempt, whether it mutates, whether it was a dry run),
   the tool, the approvals, the status and times, and SHA-256 digests of the input, plan, before and
   after states and output (never the values, so secrets cannot leak). Its subject is
   \`runbooks:execution/<id>/step/<index>/<step id>/attempt/<attempt>\`, digested over the stored step
   record.
-- \`${CHECKPOINT_PREDICATE_TYPE}\`: closes an execution's chain when it ended: its final
-  status, \`count\` (how many statements precede the checkpoint) and \`headDigest\` (the digest of
+- \`${CHECKPOINT_PREDICATE_TYPE}\`:
+  closes an execution's chain when it ended: its final status, \`count\` (how many statements precede the checkpoint) and \`headDigest\` (the digest of
   the last of them). Its subject is \`runbooks:execution/<id>\`.
 
 **The hash chain.** Within an execution, \`predicate.sequence\` numbers the statements from 1 and
@@ -692,7 +700,8 @@ for number, line in enumerate(open("bundles.jsonl"), 1):
     print(number, execution, predicate["sequence"], "ok")
 \`\`\`
 
-(run as \`python3 verify.py ${keyArg}\`; it checks signatures and the chain links, while
-\`runbooks verify\` also checks sequences, subjects and checkpoints.)
+Saved as \`verify.py\` and run as \`python3 verify.py ${keyArg}\` next to
+\`bundles.jsonl\`, it checks every signature and chain link; \`runbooks verify\` also checks
+sequences, subjects and checkpoints.
 `;
 }

@@ -189,6 +189,12 @@ export type ChainEntryReport = ProvenanceEntryReport;
  */
 export type ExecutionVerification = ProvenanceReportResponse;
 
+function kindOf(predicateType?: string): ChainEntryReport['kind'] {
+  if (predicateType === STEP_PREDICATE_TYPE) return 'step';
+  if (predicateType === CHECKPOINT_PREDICATE_TYPE) return 'checkpoint';
+  return 'unknown';
+}
+
 /**
  * Verifies one execution's chain of bundles, in stored order: each signature, that each statement
  * belongs to the execution, carries the next sequence number and the digest of the one before, and
@@ -214,12 +220,7 @@ export function verifyExecutionChain(
     const predicate = statement?.predicate as
       | (StepPredicate & CheckpointPredicate)
       | undefined;
-    const kind =
-      statement?.predicateType === STEP_PREDICATE_TYPE
-        ? 'step'
-        : statement?.predicateType === CHECKPOINT_PREDICATE_TYPE
-        ? 'checkpoint'
-        : 'unknown';
+    const kind = kindOf(statement?.predicateType);
     const entry: ChainEntryReport = {
       position,
       kind,
@@ -290,7 +291,9 @@ export function verifyExecutionChain(
         if (predicate.count !== i || predicate.headDigest !== previous) {
           checkpoint = 'mismatch';
           chainProblem(
-            `the checkpoint counts ${predicate.count} statement(s) with head ${predicate.headDigest}, but ${i} precede it with head ${previous}`,
+            predicate.count !== i
+              ? `the checkpoint counts ${predicate.count} statement(s), but ${i} precede it: statements are missing or were added`
+              : `the checkpoint seals head ${predicate.headDigest}, but the statement before it has digest ${previous}`,
           );
         } else if (entry.problems.length === 0) {
           checkpoint = 'matches';
@@ -349,6 +352,19 @@ export function executionIdOfBundle(json: unknown): string | undefined {
   }
 }
 
+function isCheckpointBundle(json: unknown): boolean {
+  try {
+    const payload = (json as { dsseEnvelope: { payload: string } }).dsseEnvelope
+      .payload;
+    return (
+      JSON.parse(Buffer.from(payload, 'base64').toString()).predicateType ===
+      CHECKPOINT_PREDICATE_TYPE
+    );
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The verification of an exported JSONL file of bundles.
  * @public
@@ -371,9 +387,10 @@ export function verifyExportedBundles(
 ): ExportVerification {
   const problems: ExportVerification['problems'] = [];
   // by execution, in the order they first appear; a line that names no execution stays with
-  // the line before it, so a broken statement is reported in place
+  // the line before it while that chain is open, so a broken statement is reported in place
   const groups = new Map<string, unknown[]>();
   let current: string | undefined;
+  let closed = true;
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     let json: unknown;
@@ -382,9 +399,15 @@ export function verifyExportedBundles(
     } catch {
       json = line;
     }
-    const id = executionIdOfBundle(json) ?? current;
+    const named = executionIdOfBundle(json);
+    const id = named ?? (closed ? undefined : current);
+    if (named) closed = isCheckpointBundle(json);
     if (!id) {
-      problems.push({ line: i + 1, problem: 'names no execution' });
+      problems.push({
+        line: i + 1,
+        problem:
+          'an unreadable statement that names no execution (the chain it belonged to breaks where it is missing)',
+      });
       return;
     }
     if (id !== current && groups.has(id)) {
