@@ -39,6 +39,8 @@ export interface RunbooksApi {
   }): Promise<ExecutionListResponse>;
   /** One execution with its steps and events. */
   getExecution(id: string): Promise<ExecutionDetailsResponse>;
+  /** The execution's signed statements: Sigstore bundles, one JSON per line. */
+  getBundles(id: string): Promise<string>;
   /** Approves or rejects the plan a step waits with. */
   decide(
     id: string,
@@ -117,6 +119,17 @@ export class RunbooksClient implements RunbooksApi {
 
   async getExecution(id: string): Promise<ExecutionDetailsResponse> {
     return this.request(`/executions/${encodeURIComponent(id)}`);
+  }
+
+  async getBundles(id: string): Promise<string> {
+    const base = await this.options.discoveryApi.getBaseUrl('runbooks');
+    const response = await this.options.fetchApi.fetch(
+      `${base}/executions/${encodeURIComponent(id)}/bundles`,
+    );
+    if (!response.ok) {
+      throw await ResponseError.fromResponse(response);
+    }
+    return response.text();
   }
 
   async decide(

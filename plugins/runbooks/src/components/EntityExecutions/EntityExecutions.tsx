@@ -10,6 +10,7 @@ import {
   BlastRadius,
   ExecutionDetailsResponse,
   ExecutionResponse,
+  ProvenanceBadgeResponse,
   StepRunResponse,
 } from '@runbooks/plugin-runbooks-common';
 import { useCallback, useEffect, useState } from 'react';
@@ -38,6 +39,45 @@ function Json(props: { value: unknown; label: string }) {
 }
 
 const short = (ref: string) => ref.replace(/^[a-z]+:default\//, '');
+
+/** How the execution's signed record verifies, and its bundles to download. */
+function ProvenanceBadge(props: {
+  executionId: string;
+  provenance?: ProvenanceBadgeResponse;
+  onDownload: () => void;
+}) {
+  const p = props.provenance;
+  if (!p) return null;
+  let label: string;
+  if (p.status === 'verified') {
+    label = `Signed record verified (${p.statements} statements)`;
+  } else if (p.status === 'open') {
+    label = `Signed so far (${p.statements} statements)`;
+  } else if (p.status === 'unsigned') {
+    label = 'No signed record';
+  } else {
+    const at = p.firstBroken;
+    label = `Signed record broken at statement ${at?.position ?? '?'}${
+      at?.stepId ? ` (step ${(at.stepIndex ?? 0) + 1} '${at.stepId}')` : ''
+    }`;
+  }
+  return (
+    <Box display="flex" alignItems="center" flexWrap="wrap" mb={1}>
+      <Chip
+        size="small"
+        label={label}
+        title={p.firstBroken?.problem}
+        color={p.status === 'broken' ? 'secondary' : 'default'}
+        data-testid={`provenance-${props.executionId}`}
+      />
+      {p.statements > 0 && (
+        <Button size="small" onClick={props.onDownload}>
+          Download signed record
+        </Button>
+      )}
+    </Box>
+  );
+}
 
 /** How far a step's change reaches, with the affected entities linked to their catalog pages. */
 function Radius(props: { radius: BlastRadius }) {
@@ -250,8 +290,28 @@ function ExecutionDetails(props: { id: string; onChange: () => void }) {
       setError(e as Error);
     }
   };
+  const onDownload = async () => {
+    try {
+      const text = await api.getBundles(details.execution.id);
+      const url = URL.createObjectURL(
+        new Blob([text], { type: 'application/x-ndjson' }),
+      );
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `execution-${details.execution.id}.jsonl`;
+      a.click();
+      URL.revokeObjectURL(url);
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
   return (
     <Box pl={2}>
+      <ProvenanceBadge
+        executionId={details.execution.id}
+        provenance={details.provenance}
+        onDownload={onDownload}
+      />
       {details.execution.statusMessage && (
         <Typography variant="body2" gutterBottom>
           {details.execution.statusMessage}

@@ -165,7 +165,24 @@ describe('EntityRunbooksContent', () => {
         return res(ctx.status(201), ctx.json(execution));
       }),
       rest.get(`${base}/executions/e1`, (_req, res, ctx) =>
-        res(ctx.json({ execution, steps: [], events: [] })),
+        res(
+          ctx.json({
+            execution,
+            steps: [],
+            events: [],
+            approvals: [],
+            provenance: {
+              status: 'broken',
+              statements: 3,
+              firstBroken: {
+                position: 2,
+                stepIndex: 1,
+                stepId: 'scale',
+                problem: 'signature invalid',
+              },
+            },
+          }),
+        ),
       ),
     );
     await renderTab();
@@ -203,6 +220,13 @@ describe('EntityRunbooksContent', () => {
     expect(await screen.findByTestId('execution-e1')).toHaveTextContent(
       'scale-deployment · dry-run · by alice',
     );
+    // the execution's signed record, as the backend verified it
+    expect(await screen.findByTestId('provenance-e1')).toHaveTextContent(
+      "Signed record broken at statement 2 (step 2 'scale')",
+    );
+    expect(
+      screen.getByRole('button', { name: 'Download signed record' }),
+    ).toBeInTheDocument();
   });
 
   it('explains how runbooks apply when none do', async () => {
