@@ -346,7 +346,7 @@ export class ExecutionStore {
   private readonly statementExecutions = new Map<string, Execution>();
 
   private async executionForStatement(
-    tx: Knex.Transaction,
+    tx: Knex,
     executionId: string,
   ): Promise<Execution> {
     const cached = this.statementExecutions.get(executionId);
@@ -790,6 +790,16 @@ export class ExecutionStore {
         `Execution ${executionId} is no longer held by ${workerId}; step ${stepIndex} not updated`,
       );
     const attest = this.attests(patch);
+    if (this.isPostgres && attest) {
+      return this.updateStepSignedPostgres(
+        executionId,
+        stepIndex,
+        workerId,
+        patch,
+        event,
+        lost,
+      );
+    }
     if (this.isPostgres && event && !attest) {
       // one round trip: the guarded update, and the event only if the update happened
       const columns = Object.keys(row);
@@ -854,6 +864,124 @@ export class ExecutionStore {
             withStatement(event.payload, 'statement', statement),
           )
         : undefined;
+    });
+  }
+
+  /**
+   * A step's end on PostgreSQL in two round trips: read the step and the chain's head, sign the
+   * statement of the record the patch produces, then one statement that (only while the worker
+   * holds the lease and the step is as read) updates the step, appends the statement and the event
+   * together. Another writer taking the same chain position fails on the primary key: run again.
+   */
+  private async updateStepSignedPostgres(
+    executionId: string,
+    stepIndex: number,
+    workerId: string,
+    patch: StepRunPatch,
+    event: { type: string; payload?: Record<string, unknown> } | undefined,
+    lost: () => Error,
+  ): Promise<number | undefined> {
+    return retryOnSequenceClash(async () => {
+      const execution = await this.executionForStatement(this.db, executionId);
+      const current:
+        | (RawStepRunRow & {
+            head_seq: number | null;
+            head_digest: string | null;
+          })
+        | undefined = await this.db('step_runs as s')
+        .where({ 's.execution_id': executionId, 's.step_index': stepIndex })
+        .select(
+          's.*',
+          this.db.raw(
+            '(SELECT seq FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_seq',
+          ),
+          this.db.raw(
+            '(SELECT statement_digest FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_digest',
+          ),
+        )
+        .first();
+      if (!current) throw lost();
+      const { head_seq: headSeq, head_digest: headDigest, ...before } = current;
+      const row = stepPatchToRow(patch);
+      const step = stepFromRow({ ...before, ...row } as RawStepRunRow);
+      const approvals = step.approvalRequestedAt
+        ? (
+            await this.db<RawApprovalRow>('approvals')
+              .where({
+                execution_id: executionId,
+                step_index: stepIndex,
+                attempt: step.attempt,
+              })
+              .orderBy('created_at')
+          ).map(approvalFromRow)
+        : [];
+      const signed = await this.provenance!.step({
+        execution,
+        step,
+        approvals,
+        sequence: headSeq === null ? 1 : Number(headSeq) + 1,
+        previous: headDigest,
+      });
+      const columns = Object.keys(row);
+      const now = new Date();
+      const result = await this.db.raw(
+        `WITH held AS (
+           SELECT 1 FROM executions WHERE id = ? AND lease_owner = ? AND status = 'running'
+         ), changed AS (
+           UPDATE step_runs SET ${columns.map(c => `"${c}" = ?`).join(', ')}
+           WHERE execution_id = ? AND step_index = ? AND attempt = ? AND status = ?
+             AND EXISTS (SELECT 1 FROM held)
+           RETURNING 1
+         ), statement AS (
+           INSERT INTO execution_statements
+             (execution_id, seq, kind, step_index, attempt, statement_digest, key_hint, bundle, created_at)
+           SELECT ?, ?, 'step', ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM changed)
+           RETURNING 1
+         )
+         ${
+           event
+             ? `INSERT INTO execution_events (execution_id, seq, type, payload, created_at)
+                SELECT ?, COALESCE((SELECT MAX(seq) FROM execution_events WHERE execution_id = ?), 0) + 1, ?, ?, ?
+                WHERE EXISTS (SELECT 1 FROM statement)
+                RETURNING seq`
+             : 'SELECT 0 AS seq FROM statement'
+         }`,
+        [
+          executionId,
+          workerId,
+          ...columns.map(
+            c => ((row as Record<string, unknown>)[c] ?? null) as Knex.Value,
+          ),
+          executionId,
+          stepIndex,
+          before.attempt,
+          before.status,
+          executionId,
+          signed.sequence,
+          stepIndex,
+          step.attempt,
+          signed.digest,
+          signed.keyHint,
+          signed.bundle,
+          now,
+          ...(event
+            ? [
+                executionId,
+                executionId,
+                event.type,
+                JSON.stringify(
+                  withStatement(event.payload, 'statement', {
+                    sequence: signed.sequence,
+                    digest: signed.digest,
+                  }),
+                ),
+                now,
+              ]
+            : []),
+        ],
+      );
+      if (result.rows.length !== 1) throw lost();
+      return event ? Number(result.rows[0].seq) : undefined;
     });
   }
 
