@@ -26,10 +26,12 @@ export interface Config {
        */
       keyless?: {
         /**
-         * The OIDC identity token.
+         * The OIDC identity token (expires: prefer identityTokenFile).
          * @visibility secret
          */
-        identityToken: string;
+        identityToken?: string;
+        /** A file holding the OIDC identity token, read again for every signature. */
+        identityTokenFile?: string;
         fulcioURL?: string;
         rekorURL?: string;
         certificateIssuer?: string;

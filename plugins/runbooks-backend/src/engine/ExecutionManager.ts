@@ -109,16 +109,30 @@ export class ExecutionManager {
 
   /** Cancels at once when no worker holds the execution; otherwise asks its worker to stop it. */
   async cancel(id: string, by: string): Promise<Execution> {
-    const execution = await this.store.getExecution(id);
+    // the step that has not finished (current_step is only written when a run stops, so after a
+    // crash it may still name an earlier step); none when every step finished
+    const open = (await this.store.getSteps(id)).find(
+      s => !['succeeded', 'skipped', 'failed', 'cancelled'].includes(s.status),
+    );
     const idle = await this.store.transitionIdle(
       id,
       ['queued', 'waiting-approval', 'needs-attention'],
-      { status: 'cancelled', statusMessage: `Cancelled by ${by}` },
       {
-        index: execution.currentStep,
-        patch: { status: 'cancelled', finishedAt: new Date() },
+        status: 'cancelled',
+        statusMessage: `Cancelled by ${by}${
+          open?.status === 'running' && open.phase === 'apply'
+            ? `; step '${open.stepId}' was applying when its worker stopped and may have partly run`
+            : ''
+        }`,
+        ...(open ? { currentStep: open.stepIndex } : {}),
       },
-      { type: 'cancelled', payload: { by, step: execution.currentStep } },
+      open
+        ? {
+            index: open.stepIndex,
+            patch: { status: 'cancelled', finishedAt: new Date() },
+          }
+        : undefined,
+      { type: 'cancelled', payload: { by, step: open?.stepIndex } },
     );
     if (idle !== false) {
       this.options.events.notify(id, idle);

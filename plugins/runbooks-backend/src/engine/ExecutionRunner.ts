@@ -179,7 +179,11 @@ export class ExecutionRunner {
   private addSecrets(executionId: string, value: unknown) {
     const found: string[] = [];
     const walk = (v: unknown) => {
-      if (typeof v === 'string' && v.length >= 4) found.push(v);
+      if (
+        (typeof v === 'string' || typeof v === 'number') &&
+        `${v}`.length >= 4
+      )
+        found.push(`${v}`);
       else if (Array.isArray(v)) v.forEach(walk);
       else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     };
@@ -376,11 +380,15 @@ export class ExecutionRunner {
     patch: StepRunPatch,
     event?: { type: string; payload: Record<string, unknown> },
   ) {
-    // the rendered input keeps its secrets (the apply needs them); errors and events never do
+    // the rendered input keeps its secret parameters (the apply needs them; the API masks them);
+    // secret outputs are never stored anywhere (plans, snapshots, diffs), and errors and events
+    // never hold any secret
+    const outputSecrets = this.outputSecrets.get(ctx.execution.id) ?? [];
+    const masked = maskSecrets(patch, outputSecrets);
     const written =
-      patch.error === undefined
-        ? patch
-        : { ...patch, error: this.mask(ctx.execution.id, patch.error) };
+      masked.error === undefined
+        ? masked
+        : { ...masked, error: this.mask(ctx.execution.id, masked.error) };
     const seq = await this.options.store.updateStep(
       ctx.execution.id,
       ctx.index,

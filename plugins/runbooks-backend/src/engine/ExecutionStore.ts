@@ -368,12 +368,15 @@ export class ExecutionStore {
     tx: Knex.Transaction,
     executionId: string,
     stepIndex: number,
-  ): Promise<StatementRef> {
+  ): Promise<StatementRef | undefined> {
     const execution = await this.executionForStatement(tx, executionId);
-    const row: RawStepRunRow & {
-      head_seq: number | null;
-      head_digest: string | null;
-    } = await tx('step_runs as s')
+    const row:
+      | (RawStepRunRow & {
+          head_seq: number | null;
+          head_digest: string | null;
+          decisions: number | string;
+        })
+      | undefined = await tx('step_runs as s')
       .where({ 's.execution_id': executionId, 's.step_index': stepIndex })
       .select(
         's.*',
@@ -383,21 +386,31 @@ export class ExecutionStore {
         tx.raw(
           '(SELECT statement_digest FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_digest',
         ),
+        tx.raw(
+          '(SELECT COUNT(*) FROM approvals WHERE execution_id = s.execution_id AND step_index = s.step_index) AS decisions',
+        ),
       )
       .first();
-    const { head_seq: headSeq, head_digest: headDigest, ...stepRow } = row;
+    if (!row) return undefined; // no such step: nothing ended
+    const {
+      head_seq: headSeq,
+      head_digest: headDigest,
+      decisions,
+      ...stepRow
+    } = row;
     const step = stepFromRow(stepRow as RawStepRunRow);
-    const approvals = step.approvalRequestedAt
-      ? (
-          await tx<RawApprovalRow>('approvals')
-            .where({
-              execution_id: executionId,
-              step_index: stepIndex,
-              attempt: step.attempt,
-            })
-            .orderBy('created_at')
-        ).map(approvalFromRow)
-      : [];
+    const approvals =
+      Number(decisions) > 0
+        ? (
+            await tx<RawApprovalRow>('approvals')
+              .where({
+                execution_id: executionId,
+                step_index: stepIndex,
+                attempt: step.attempt,
+              })
+              .orderBy('created_at')
+          ).map(approvalFromRow)
+        : [];
     const signed = await this.provenance!.step({
       execution,
       step,
@@ -446,6 +459,23 @@ export class ExecutionStore {
       created_at: new Date(),
     });
     return { sequence: signed.sequence, digest: signed.digest };
+  }
+
+  private enabledAt?: Promise<Date | undefined>;
+
+  /**
+   * When signing was enabled in this database: when the provenance migration ran. Executions
+   * created since must have statements; older ones may legitimately have none.
+   */
+  provenanceEnabledAt(): Promise<Date | undefined> {
+    this.enabledAt ??= this.db('knex_migrations')
+      .where('name', '20261127000000_provenance.js')
+      .first('migration_time')
+      .then(row =>
+        row?.migration_time ? toDate(row.migration_time) : undefined,
+      )
+      .catch(() => undefined);
+    return this.enabledAt;
   }
 
   /** The signed statements of an execution, in stored order. */
@@ -887,6 +917,7 @@ export class ExecutionStore {
         | (RawStepRunRow & {
             head_seq: number | null;
             head_digest: string | null;
+            decisions: number | string;
           })
         | undefined = await this.db('step_runs as s')
         .where({ 's.execution_id': executionId, 's.step_index': stepIndex })
@@ -898,23 +929,32 @@ export class ExecutionStore {
           this.db.raw(
             '(SELECT statement_digest FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_digest',
           ),
+          this.db.raw(
+            '(SELECT COUNT(*) FROM approvals WHERE execution_id = s.execution_id AND step_index = s.step_index) AS decisions',
+          ),
         )
         .first();
       if (!current) throw lost();
-      const { head_seq: headSeq, head_digest: headDigest, ...before } = current;
+      const {
+        head_seq: headSeq,
+        head_digest: headDigest,
+        decisions,
+        ...before
+      } = current;
       const row = stepPatchToRow(patch);
       const step = stepFromRow({ ...before, ...row } as RawStepRunRow);
-      const approvals = step.approvalRequestedAt
-        ? (
-            await this.db<RawApprovalRow>('approvals')
-              .where({
-                execution_id: executionId,
-                step_index: stepIndex,
-                attempt: step.attempt,
-              })
-              .orderBy('created_at')
-          ).map(approvalFromRow)
-        : [];
+      const approvals =
+        Number(decisions) > 0
+          ? (
+              await this.db<RawApprovalRow>('approvals')
+                .where({
+                  execution_id: executionId,
+                  step_index: stepIndex,
+                  attempt: step.attempt,
+                })
+                .orderBy('created_at')
+            ).map(approvalFromRow)
+          : [];
       const signed = await this.provenance!.step({
         execution,
         step,

@@ -44,6 +44,10 @@ function mask(value: unknown, secrets: string[]): unknown {
   if (typeof value === 'string') {
     return secrets.reduce((text, s) => text.split(s).join(SECRET_MASK), value);
   }
+  // a secret given as a number renders as one
+  if (typeof value === 'number' && secrets.includes(String(value))) {
+    return SECRET_MASK;
+  }
   if (Array.isArray(value)) return value.map(v => mask(v, secrets));
   if (value instanceof Date) return value;
   if (value && typeof value === 'object') {

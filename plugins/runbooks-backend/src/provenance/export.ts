@@ -32,10 +32,18 @@ export async function summaryRow(
   execution: Execution,
   statements: number,
 ): Promise<string> {
+  // the approvals that let each step's final attempt run (not those of expired, re-planned ones)
+  const attempts = new Map(
+    (await store.getSteps(execution.id)).map(s => [s.stepIndex, s.attempt]),
+  );
   const approvers = [
     ...new Set(
       (await store.listApprovals(execution.id))
-        .filter(a => a.decision === 'approved')
+        .filter(
+          a =>
+            a.decision === 'approved' &&
+            attempts.get(a.stepIndex) === a.attempt,
+        )
         .map(a => a.decidedBy),
     ),
   ];

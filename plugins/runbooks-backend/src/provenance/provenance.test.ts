@@ -83,6 +83,13 @@ const secrets = runbookEntity('secrets', {
       verify: ["output.header.startsWith('gen-token-')"],
     },
     {
+      id: 'set',
+      tool: 'k8s/setpw',
+      mutates: true,
+      dryRun: true,
+      input: { password: '${{ steps.issue.output.token }}' },
+    },
+    {
       id: 'fail',
       tool: 'k8s/fail',
       mutates: false,
@@ -141,7 +148,7 @@ async function startBackend(options: {
   provenance?: Record<string, string | string[]>;
   logLines?: string[];
 }) {
-  const state = { replicas: 2 };
+  const state = { replicas: 2, password: 'old-password' };
   const { module: tools, invoker } = inProcessToolsModule({
     'k8s/get': {
       description: { annotations: { readOnlyHint: true } },
@@ -164,6 +171,18 @@ async function startBackend(options: {
     'k8s/issue': {
       description: { annotations: { readOnlyHint: true } },
       run: () => ({ token: GENERATED_SECRET }),
+    },
+    'k8s/setpw': {
+      // a careless tool: its plan, snapshot and output all show the value
+      plan: input => ({
+        changes: [{ action: 'update', to: input.password }],
+        objectCount: 1,
+      }),
+      run: input => {
+        state.password = String(input.password);
+        return { pw: input.password };
+      },
+      snapshot: () => ({ pw: state.password }),
     },
     'k8s/fail': {
       description: { annotations: { readOnlyHint: true } },
@@ -369,34 +388,175 @@ describe('signed provenance through the API', () => {
     expect(bad.body.error.message).toContain('from must be before to');
   });
 
-  it('reports a changed step record as broken at that step', async () => {
+  it('reports every stored record changed after it was signed, at the right link', async () => {
     const knex = await databases.init('SQLITE_3');
     const { server } = await startBackend({
       knex,
       provenance: { signingKey: newKeyPem() },
     });
-    const id = await run(server, 'gated', { replicas: 3 }, 'dry-run');
+    const id = await run(server, 'gated', { replicas: 4 }, 'execute');
+    const waiting = await waitFor(server, id, ['waiting-approval']);
+    await request(server)
+      .post(`/api/runbooks/executions/${id}/steps/1/decision`)
+      .set('authorization', bob)
+      .send({ decision: 'approved', planDigest: waiting.gate.planDigest });
     await waitFor(server, id, ['succeeded']);
-    await knex('step_runs')
-      .where({ execution_id: id, step_index: 1 })
-      .update({ output: JSON.stringify({ replicas: 99 }) });
-    const details = await waitFor(server, id, ['succeeded']);
-    expect(details.provenance).toMatchObject({
-      status: 'broken',
-      firstBroken: { position: 2, stepId: 'scale' },
-    });
-    expect(details.provenance.firstBroken.problem).toContain(
-      'changed afterwards',
+    const report = async () =>
+      (
+        await request(server)
+          .get(`/api/runbooks/executions/${id}/provenance`)
+          .set('authorization', alice)
+      ).body;
+    expect((await report()).status).toBe('verified');
+
+    const tables = [
+      'executions',
+      'step_runs',
+      'approvals',
+      'execution_statements',
+    ];
+    const column = (t: string) => (t === 'executions' ? 'id' : 'execution_id');
+    const snapshot = Object.fromEntries(
+      await Promise.all(
+        tables.map(async t => [t, await knex(t).where(column(t), id)] as const),
+      ),
     );
+    const restore = async () => {
+      for (const t of [...tables].reverse()) {
+        if (t !== 'executions') await knex(t).where(column(t), id).delete();
+      }
+      await knex('executions').where({ id }).update(snapshot.executions[0]);
+      for (const t of tables.slice(1)) {
+        if (snapshot[t].length > 0) await knex(t).insert(snapshot[t]);
+      }
+    };
+    const execution = () => knex('executions').where({ id });
+    const cases: Array<[string, () => Promise<unknown>, number, string]> = [
+      [
+        'a step output',
+        () =>
+          knex('step_runs')
+            .where({ execution_id: id, step_index: 1 })
+            .update({ output: JSON.stringify({ replicas: 99 }) }),
+        2,
+        "the stored record of step 2 'scale' is not the one this statement signed",
+      ],
+      [
+        'who approved',
+        () =>
+          knex('approvals')
+            .where({ execution_id: id })
+            .update({ decided_by: 'user:default/mallory' }),
+        2,
+        "the stored decisions on step 2 'scale' (approved by user:default/mallory) are not the signed ones (approved by user:default/bob)",
+      ],
+      [
+        'the requester',
+        () => execution().update({ requester: 'user:default/mallory' }),
+        1,
+        'requester is user:default/mallory, signed user:default/alice',
+      ],
+      [
+        'the mode',
+        () => execution().update({ mode: 'dry-run' }),
+        1,
+        'mode is dry-run, signed execute',
+      ],
+      [
+        'the parameters',
+        () =>
+          execution().update({ parameters: JSON.stringify({ replicas: 20 }) }),
+        1,
+        'parameters digest is',
+      ],
+      [
+        'the runbook content',
+        () =>
+          execution().update({
+            runbook_content: JSON.stringify({
+              ...JSON.parse(snapshot.executions[0].runbook_content),
+              spec: { steps: [] },
+            }),
+          }),
+        1,
+        'the stored runbook content does not have the signed digest',
+      ],
+      [
+        'when it finished',
+        () =>
+          execution().update({ finished_at: new Date('2001-01-01T00:00:00Z') }),
+        3,
+        'finished at is 2001-01-01T00:00:00.000Z',
+      ],
+      [
+        'an ended execution made open again',
+        () =>
+          execution().update({ status: 'needs-attention', finished_at: null }),
+        3,
+        'the chain was closed when the execution ended (succeeded), but it is stored as needs-attention',
+      ],
+      [
+        'a finished step made pending again',
+        () =>
+          knex('step_runs')
+            .where({ execution_id: id, step_index: 0 })
+            .update({ status: 'pending', output: null, finished_at: null }),
+        1,
+        "step 1 'read' was signed as succeeded but is stored as pending",
+      ],
+      [
+        'every statement deleted',
+        () => knex('execution_statements').where({ execution_id: id }).delete(),
+        1,
+        'no signed statement of it exists: they were deleted',
+      ],
+    ];
+    const missed: string[] = [];
+    for (const [what, tamper, position, message] of cases) {
+      await tamper();
+      const r = await report();
+      if (
+        r.status !== 'broken' ||
+        r.firstBroken?.position !== position ||
+        !r.firstBroken?.problem.includes(message)
+      ) {
+        missed.push(`${what}: ${JSON.stringify(r.firstBroken ?? r.status)}`);
+      }
+      await restore();
+      expect((await report()).status).toBe('verified');
+    }
+    expect(missed).toEqual([]);
+  });
+
+  it('cancels the step that did not finish, not a stale current step, and signs it', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const { server } = await startBackend({
+      knex,
+      provenance: { signingKey: newKeyPem() },
+    });
+    const id = await run(server, 'gated', { replicas: 4 }, 'execute');
+    await waitFor(server, id, ['waiting-approval']);
+    // a stale current_step, the step mid-apply when its worker stopped (the worker leaves
+    // needs-attention executions alone, so nothing races the cancel)
     await knex('executions')
       .where({ id })
-      .update({ requester: 'user:default/mallory' });
-    const report = await request(server)
-      .get(`/api/runbooks/executions/${id}/provenance`)
+      .update({ status: 'needs-attention', current_step: 0 });
+    await knex('step_runs')
+      .where({ execution_id: id, step_index: 1 })
+      .update({ status: 'running', phase: 'apply' });
+    const cancelled = await request(server)
+      .post(`/api/runbooks/executions/${id}/cancel`)
       .set('authorization', alice);
-    expect(report.body.entries[2].problems.join()).toContain(
-      'requester is user:default/mallory, signed user:default/alice',
+    expect(cancelled.status).toBe(200);
+    const details = await waitFor(server, id, ['cancelled']);
+    expect(details.steps.map((s: any) => s.status)).toEqual([
+      'succeeded',
+      'cancelled',
+    ]);
+    expect(details.execution.statusMessage).toContain(
+      "step 'scale' was applying when its worker stopped",
     );
+    expect(details.provenance).toEqual({ status: 'verified', statements: 3 });
   });
 
   it('keeps statements of a retired key verifiable after a rotation', async () => {
@@ -467,19 +627,21 @@ describe('signed provenance through the API', () => {
       'succeeded',
       'succeeded',
       'succeeded',
+      'succeeded',
       'failed',
     ]);
     expect(details.steps[1].output).toEqual({
       withheld: 'secret output: not stored',
     });
-    expect(details.steps[3].error).toContain('upstream refused *** and ***');
+    expect(details.steps[4].error).toContain('upstream refused *** and ***');
+    expect(details.steps[3].plan.changes[0].to).toBe('***');
     expect(logLines.length).toBeGreaterThan(0);
 
     const bundles = await request(server)
       .get(`/api/runbooks/executions/${id}/bundles`)
       .set('authorization', alice);
     const statements = statementsOf(bundles.text);
-    expect(statements).toHaveLength(5);
+    expect(statements).toHaveLength(6);
     expect(statements[0].predicate.secretParameters).toEqual(['token']);
     const exported = await request(server)
       .get('/api/runbooks/audit/bundles')
@@ -503,8 +665,16 @@ describe('signed provenance through the API', () => {
       'export JSONL': exported.text,
       'export CSV': csv.text,
       'log lines': logLines.join('\n'),
-      'stored step outputs and errors': JSON.stringify(
-        storedSteps.map(s => [s.output, s.error]),
+      'stored step outputs, plans, snapshots, diffs and errors': JSON.stringify(
+        storedSteps.map(s => [
+          s.output,
+          s.plan,
+          s.before,
+          s.after,
+          s.diff,
+          s.blast_radius,
+          s.error,
+        ]),
       ),
     };
     const leaks = Object.entries(places).flatMap(([place, text]) =>

@@ -136,10 +136,20 @@ export function readProvenanceKeys(
 
   const keyless = c?.getOptionalConfig('keyless');
   if (keyless) {
-    const token = keyless.getString('identityToken');
+    const token = keyless.getOptionalString('identityToken');
+    const tokenFile = keyless.getOptionalString('identityTokenFile');
+    if (!token && !tokenFile) {
+      throw new Error(
+        'runbooks.provenance.keyless needs identityTokenFile (re-read for every signature, e.g. a projected service account token) or identityToken',
+      );
+    }
     return {
       signer: new KeylessSigner({
-        identityToken: () => token,
+        // OIDC tokens expire: a file the platform refreshes is read again for every signature
+        identityToken: () =>
+          tokenFile
+            ? fs.readFileSync(path.resolve(baseDir, tokenFile), 'utf8').trim()
+            : token!,
         fulcioURL: keyless.getOptionalString('fulcioURL'),
         rekorURL: keyless.getOptionalString('rekorURL'),
       }),

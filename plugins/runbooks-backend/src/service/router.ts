@@ -8,7 +8,7 @@ import {
   UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { ResourcePermission } from '@backstage/plugin-permission-common';
-import { stringifyEntityRef } from '@backstage/catalog-model';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import {
   ApprovalGateResponse,
@@ -357,6 +357,19 @@ export async function createRouter(
       async (req, res) => {
         const credentials = await reader(req);
         const query = await parse(exportQuery, req.query, 'export range');
+        if (query.entityRef) {
+          // the form executions store: component:default/checkout
+          try {
+            query.entityRef = stringifyEntityRef(
+              parseEntityRef(query.entityRef, {
+                defaultKind: 'component',
+                defaultNamespace: 'default',
+              }),
+            );
+          } catch (e) {
+            throw new InputError(`Invalid entityRef: ${(e as Error).message}`);
+          }
+        }
         const visible = await authorizer.visibleExecutions(credentials);
         const name = `runbooks-audit-${query.from.toISOString()}-${query.to.toISOString()}`;
         res.setHeader(
