@@ -263,6 +263,50 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
     expect(filtered.items.map(e => e.id)).toEqual([ids[3], ids[1]]);
   });
 
+  it('pages ended executions by when they finished, for audit exports', async () => {
+    const ended: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const e = await store.createExecution(
+        input({ entityRef: `component:default/s${i % 2}` }),
+      );
+      // finished in this order, one of them outside the range, one still open
+      if (i === 4) continue;
+      await knex('executions')
+        .where({ id: e.id })
+        .update({
+          status: i === 3 ? 'failed' : 'succeeded',
+          finished_at: new Date(Date.UTC(2026, 9, 1 + i * 10)),
+        });
+      ended.push(e.id);
+    }
+    const range = {
+      from: new Date(Date.UTC(2026, 9, 1)),
+      to: new Date(Date.UTC(2026, 10, 1)),
+    };
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listFinished(range, { limit: 2, cursor });
+      ids.push(...page.items.map(e => e.id));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+    // Oct 1, 11, 21 are inside [Oct 1, Nov 1); Oct 31 too; the open one never
+    expect(ids).toEqual(ended);
+    expect(pages).toBe(2);
+    const one = await store.listFinished({
+      ...range,
+      entityRef: 'component:default/s1',
+    });
+    expect(one.items.map(e => e.id)).toEqual([ended[1], ended[3]]);
+    const none = await store.listFinished({
+      from: new Date(Date.UTC(2026, 9, 2)),
+      to: new Date(Date.UTC(2026, 9, 11)),
+    });
+    expect(none.items).toEqual([]);
+  });
+
   it('finds the engaged kill switches that concern an execution', async () => {
     const target = {
       entityRef: 'component:default/checkout',

@@ -608,29 +608,41 @@ export class ExecutionStore {
       query = query.where('created_at', '>=', filter.createdAfter);
     if (filter.createdBefore)
       query = query.where('created_at', '<', filter.createdBefore);
-    if (options.cursor) {
-      const [time, id] = decodeCursor(options.cursor);
-      query = query.where(q =>
+    return this.keysetPage(query, 'created_at', 'desc', limit, options.cursor);
+  }
+
+  /** A page of executions ordered by a time column and id, after the cursor's (time, id). */
+  private async keysetPage(
+    query: Knex.QueryBuilder<RawExecutionRow, RawExecutionRow[]>,
+    column: 'created_at' | 'finished_at',
+    order: 'asc' | 'desc',
+    limit: number,
+    cursor?: string,
+  ): Promise<ExecutionPage> {
+    const beyond = order === 'asc' ? '>' : '<';
+    let page = query;
+    if (cursor) {
+      const [time, id] = decodeCursor(cursor);
+      page = page.where(q =>
         q
-          .where('created_at', '<', time)
+          .where(column, beyond, time)
           .orWhere(q2 =>
-            q2.where('created_at', '=', time).andWhere('id', '<', id),
+            q2.where(column, '=', time).andWhere('id', beyond, id),
           ),
       );
     }
-    const rows = await query
+    const rows: RawExecutionRow[] = await page
       .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
+        { column, order },
+        { column: 'id', order },
       ])
       .limit(limit + 1);
-    const items = rows.slice(0, limit).map(executionFromRow);
-    const last = items[items.length - 1];
+    const last = rows[Math.min(rows.length, limit) - 1];
     return {
-      items,
+      items: rows.slice(0, limit).map(executionFromRow),
       nextCursor:
-        rows.length > limit && last
-          ? encodeCursor(last.createdAt, last.id)
+        rows.length > limit && last?.[column]
+          ? encodeCursor(toDate(last[column]!), last.id)
           : undefined,
     };
   }
@@ -657,31 +669,7 @@ export class ExecutionStore {
       query = query.where(q => applyCriteria(q, visible));
     }
     if (filter.entityRef) query = query.where('entity_ref', filter.entityRef);
-    if (options.cursor) {
-      const [time, id] = decodeCursor(options.cursor);
-      query = query.where(q =>
-        q
-          .where('finished_at', '>', time)
-          .orWhere(q2 =>
-            q2.where('finished_at', '=', time).andWhere('id', '>', id),
-          ),
-      );
-    }
-    const rows = await query
-      .orderBy([
-        { column: 'finished_at', order: 'asc' },
-        { column: 'id', order: 'asc' },
-      ])
-      .limit(limit + 1);
-    const items = rows.slice(0, limit).map(executionFromRow);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor:
-        rows.length > limit && last
-          ? encodeCursor(last.finishedAt!, last.id)
-          : undefined,
-    };
+    return this.keysetPage(query, 'finished_at', 'asc', limit, options.cursor);
   }
 
   /** The step runs of an execution, in order. */

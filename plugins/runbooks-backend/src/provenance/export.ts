@@ -1,18 +1,8 @@
+import { AUDIT_SUMMARY_COLUMNS } from '@runbooks/plugin-runbooks-common';
 import { Execution, ExecutionStore } from '../engine';
 
 /** The columns of the audit summary. */
-export const SUMMARY_COLUMNS = [
-  'execution',
-  'runbook',
-  'entity',
-  'mode',
-  'requester',
-  'approvers',
-  'start',
-  'end',
-  'outcome',
-  'statements',
-] as const;
+export const SUMMARY_COLUMNS = AUDIT_SUMMARY_COLUMNS;
 
 function csvCell(value: unknown): string {
   const text = value === undefined || value === null ? '' : String(value);

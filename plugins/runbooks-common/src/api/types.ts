@@ -344,3 +344,20 @@ export interface ProvenanceKeysResponse {
   /** Set when statements are signed keylessly (Fulcio certificates, Rekor). */
   keyless?: boolean;
 }
+
+/**
+ * The columns of the audit export's CSV summary (`GET /audit/summary`), in order.
+ * @public
+ */
+export const AUDIT_SUMMARY_COLUMNS = [
+  'execution',
+  'runbook',
+  'entity',
+  'mode',
+  'requester',
+  'approvers',
+  'start',
+  'end',
+  'outcome',
+  'statements',
+] as const;

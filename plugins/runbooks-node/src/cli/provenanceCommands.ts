@@ -1,4 +1,5 @@
 import {
+  AUDIT_SUMMARY_COLUMNS,
   ProvenanceKeysResponse,
   ProvenanceReportResponse,
 } from '@runbooks/plugin-runbooks-common';
@@ -584,20 +585,7 @@ ${info.bundles} signed statement(s) of ${info.executions} execution(s).
 - \`bundles.jsonl\`: the signed statements, one Sigstore bundle (JSON) per line. Each execution's
   statements are on consecutive lines, in the order of its chain.
 - \`summary.csv\`: one row per execution, with the columns
-  ${[
-    'execution',
-    'runbook',
-    'entity',
-    'mode',
-    'requester',
-    'approvers',
-    'start',
-    'end',
-    'outcome',
-    'statements',
-  ]
-    .map(c => `\`${c}\``)
-    .join(', ')}.
+  ${AUDIT_SUMMARY_COLUMNS.map(c => `\`${c}\``).join(', ')}.
   It is not signed: it is an index to the statements, which are the evidence.
 - \`keys/<hint>.pem\`: the public keys the backend lists as trusted, named by their hint (the
   lowercase hex SHA-256 of the key's DER SubjectPublicKeyInfo):
