@@ -4,17 +4,26 @@ import {
   RunbookEntityV1alpha1,
   validateRunbookEntity,
 } from '@runbooks/plugin-runbooks-common';
+import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import {
+  ATTESTED_STEP_STATUSES,
+  Execution,
   ExecutionEvents,
   ExecutionManager,
   ExecutionStore,
+  TERMINAL_STATUSES,
 } from '../../plugins/runbooks-backend/src/engine';
+import {
+  KeyPairSigner,
+  ProvenanceService,
+  StatementRecorder,
+} from '../../plugins/runbooks-backend/src/provenance';
 
 export const root = path.resolve(__dirname, '../..');
 export const artifacts = path.join(root, 'test/artifacts');
@@ -60,7 +69,26 @@ export function connect(client: string, connection: string): Knex {
   return knexFactory({ client, connection, pool: { min: 0, max: 10 } });
 }
 
-/** A fresh database with the plugin's migrations applied. */
+/**
+ * The store as the plugin builds it: every ended step and ended execution signed, in the same
+ * transaction, with the ECDSA P-256 key in `keyPath` (the suite and its replicas share the key).
+ */
+export async function signingStore(
+  knex: Knex,
+  keyPath: string,
+  instance: string,
+): Promise<{ store: ExecutionStore; signer: KeyPairSigner }> {
+  const signer = new KeyPairSigner(
+    createPrivateKey(readFileSync(keyPath, 'utf8')),
+  );
+  const store = await ExecutionStore.create({
+    database: { getClient: async () => knex, migrations: { skip: true } },
+    provenance: new StatementRecorder(signer, instance),
+  });
+  return { store, signer };
+}
+
+/** A fresh database with the plugin's migrations applied, and a signing key of its own. */
 export async function freshDatabase(kind: 'sqlite' | 'postgres') {
   const dir = path.join(tmpdir(), `runbooks-fault-${randomUUID().slice(0, 8)}`);
   mkdirSync(dir, { recursive: true });
@@ -94,8 +122,24 @@ export async function freshDatabase(kind: 'sqlite' | 'postgres') {
   await knex.migrate.latest({
     directory: path.join(root, 'plugins/runbooks-backend/migrations'),
   });
-  const store = await ExecutionStore.create({
-    database: { getClient: async () => knex, migrations: { skip: true } },
+  const signingKeyPath = path.join(dir, 'signing-key.pem');
+  writeFileSync(
+    signingKeyPath,
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }),
+    { mode: 0o600 },
+  );
+  const { store, signer } = await signingStore(
+    knex,
+    signingKeyPath,
+    'fault-suite',
+  );
+  const provenance = new ProvenanceService({
+    store,
+    trustedKeys: [signer.publicKey],
+    currentKeyHint: signer.keyHint,
   });
   const events = new ExecutionEvents(store);
   const ledgerPath = path.join(dir, 'ledger.jsonl');
@@ -108,6 +152,8 @@ export async function freshDatabase(kind: 'sqlite' | 'postgres') {
     store,
     events,
     ledgerPath,
+    signingKeyPath,
+    provenance,
     manager: new ExecutionManager({
       store,
       events,
@@ -128,6 +174,129 @@ export function readLedger(ledgerPath: string): LedgerLine[] {
     .split('\n')
     .filter(Boolean)
     .map(l => JSON.parse(l));
+}
+
+/** What the signed records of a database's executions came to. */
+export interface ProvenanceFigures {
+  executions: number;
+  statements: number;
+  verified: number;
+  open: number;
+  unsigned: number;
+  broken: number;
+}
+
+/**
+ * Verifies every execution in the database against its signed statements, as the plugin does. An
+ * ended execution must verify (every ended step signed, the chain closed by its checkpoint, the
+ * stored records still what was signed); any other may be open or unsigned, never broken. Beyond
+ * what `verify` looks at, for every execution: each ended step has the statement of its attempt
+ * (`verify` skips unfinished executions without statements), each step statement names a step
+ * whose end is stored, and only an ended execution has a checkpoint. Prints one line; fails naming
+ * each execution that does not hold.
+ */
+export async function verifyProvenance(
+  db: FaultDatabase,
+  scenario: string,
+): Promise<ProvenanceFigures> {
+  const figures: ProvenanceFigures = {
+    executions: 0,
+    statements: 0,
+    verified: 0,
+    open: 0,
+    unsigned: 0,
+    broken: 0,
+  };
+  const failures: string[] = [];
+  const check = async (execution: Execution) => {
+    const report = await db.provenance.verify(execution);
+    const [steps, statements] = await Promise.all([
+      db.store.getSteps(execution.id),
+      db.store.listStatements(execution.id),
+    ]);
+    figures.executions++;
+    figures.statements += statements.length;
+    figures[report.status]++;
+    const fail = (problem: string) =>
+      failures.push(
+        `execution ${execution.id} (${execution.status}): provenance ${
+          report.status
+        } with ${
+          report.statements
+        } statement(s), ${problem}; firstBroken ${JSON.stringify(
+          report.firstBroken ?? null,
+        )}`,
+      );
+    const ended = TERMINAL_STATUSES.includes(execution.status);
+    if (ended && report.status !== 'verified') {
+      fail('an ended execution must verify');
+    }
+    if (!ended && report.status === 'broken') {
+      fail('an unfinished execution must not be broken');
+    }
+    for (const step of steps) {
+      if (!ATTESTED_STEP_STATUSES.includes(step.status)) continue;
+      const signed = statements.some(
+        s =>
+          s.kind === 'step' &&
+          s.stepIndex === step.stepIndex &&
+          s.attempt === step.attempt,
+      );
+      if (!signed) {
+        fail(
+          `step ${step.stepIndex} '${step.stepId}' ended (${step.status}, attempt ${step.attempt}) without its statement`,
+        );
+      }
+    }
+    for (const statement of statements) {
+      if (statement.kind === 'checkpoint') {
+        if (!ended) {
+          fail(
+            `statement ${statement.sequence} is a checkpoint, but the execution has not ended`,
+          );
+        }
+        continue;
+      }
+      const step = steps.find(s => s.stepIndex === statement.stepIndex);
+      const stored =
+        step !== undefined &&
+        (step.attempt > statement.attempt! ||
+          (step.attempt === statement.attempt &&
+            ATTESTED_STEP_STATUSES.includes(step.status)));
+      if (!stored) {
+        fail(
+          `statement ${statement.sequence} records the end of step ${
+            statement.stepIndex
+          } attempt ${statement.attempt}, but the stored step is ${
+            step ? `${step.status} at attempt ${step.attempt}` : 'missing'
+          }`,
+        );
+      }
+    }
+  };
+  let cursor: string | undefined;
+  do {
+    const page = await db.store.listExecutions({}, { limit: 500, cursor });
+    for (const execution of page.items) await check(execution);
+    cursor = page.nextCursor;
+  } while (cursor);
+  const [{ n }] = await db.knex('executions').count({ n: '*' });
+  process.stdout.write(
+    `# provenance after ${scenario} on ${db.kind}: ${figures.executions} executions, ${figures.statements} statements, ${figures.verified} verified, ${figures.open} open, ${figures.unsigned} unsigned, ${figures.broken} broken\n`,
+  );
+  assert.equal(
+    figures.executions,
+    Number(n),
+    'not every execution was verified',
+  );
+  assert.equal(
+    failures.length,
+    0,
+    `provenance after ${scenario} on ${db.kind}: ${
+      failures.length
+    } execution check(s) failed:\n${failures.slice(0, 20).join('\n')}`,
+  );
+  return figures;
 }
 
 /** A replica: the engine in a child process. */
@@ -157,6 +326,7 @@ export class Replica {
           DB_CLIENT: this.db.client,
           DB_CONNECTION: this.db.connection,
           LEDGER: this.db.ledgerPath,
+          SIGNING_KEY_FILE: this.db.signingKeyPath,
           WORKER_ID: this.workerId,
           ...this.settings,
           ...extraEnv,

@@ -1,7 +1,8 @@
 // Crash suite: two replicas run ten-step runbooks; one of them is killed with SIGKILL at seeded
 // random points (inside a tool call, between an apply and its recording, while executions wait for
 // approval, and anywhere) and restarted, again and again. The ledger the tools write proves what ran;
-// the replica that stays up shows how fast a crashed replica's work is recovered.
+// the replica that stays up shows how fast a crashed replica's work is recovered. The signed
+// statements (one per ended step and execution) must verify after every crash.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -13,6 +14,7 @@ import {
   Replica,
   report,
   seeded,
+  verifyProvenance,
 } from './common';
 
 const KILLS = Number(process.env.RUNBOOKS_FAULT_KILLS ?? 100);
@@ -307,6 +309,9 @@ for (const kind of databases()) {
             } ms`,
           );
         }
+        // every crash left each ended step with its signed statement and each statement with its
+        // step: the statements commit in the same transaction as what they record
+        await verifyProvenance(db, `${kills.length} kill points`);
       } finally {
         await db.close();
       }

@@ -1,5 +1,6 @@
 // Kill switch under load: with 100 executions running across two replicas, engaging the global
 // kill switch means no step starts afterwards and every running tool call is aborted within a second.
+// The aborted reads go back to pending (nothing ended, nothing signed): no chain may be broken.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -10,6 +11,7 @@ import {
   readLedger,
   Replica,
   report,
+  verifyProvenance,
 } from './common';
 
 const EXECUTIONS = 100;
@@ -137,6 +139,8 @@ for (const kind of databases()) {
         `an abort took ${abortDelays.at(-1)} ms`,
       );
       assert.deepEqual(statuses, { 'needs-attention': EXECUTIONS });
+      // the executions wait for a person: no step ended, so none may carry a statement or a checkpoint
+      await verifyProvenance(db, 'the kill switch');
     } finally {
       await Promise.all(replicas.map(r => r.kill()));
       await db.close();

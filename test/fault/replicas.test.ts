@@ -1,4 +1,5 @@
-// Replicas: several backends on one database run 1,000 executions; every step runs exactly once.
+// Replicas: several backends on one database run 1,000 executions; every step runs exactly once
+// and every execution's signed statements verify.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -9,6 +10,7 @@ import {
   readLedger,
   Replica,
   report,
+  verifyProvenance,
 } from './common';
 
 const EXECUTIONS = Number(
@@ -109,6 +111,11 @@ for (const kind of databases()) {
           Object.keys(byReplica).length,
           count,
           'not every replica took work',
+        );
+        // replicas signing concurrently on one database: every chain whole and closed
+        await verifyProvenance(
+          db,
+          `${EXECUTIONS} executions on ${count} replicas`,
         );
       } finally {
         await Promise.all(replicas.map(r => r.stop()));

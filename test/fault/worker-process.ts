@@ -1,6 +1,8 @@
 // A backend replica for the fault suites: the real engine (store, worker, runner) on a shared
 // database, with tools whose only side effect is a line in an append-only ledger file, so the
-// test can count exactly what ran. Configured by environment; runs until killed.
+// test can count exactly what ran. Like the plugin, it signs a statement for every step and
+// execution that ends (with the key in SIGNING_KEY_FILE). Configured by environment; runs until
+// killed.
 import {
   InProcessTool,
   InProcessToolInvoker,
@@ -10,11 +12,10 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import {
   ExecutionEvents,
   ExecutionRunner,
-  ExecutionStore,
   ExecutionWorker,
   stepDeclaredBlastRadius,
 } from '../../plugins/runbooks-backend/src/engine';
-import { connect, LedgerLine } from './common';
+import { connect, LedgerLine, signingStore } from './common';
 
 const env = (name: string, fallback?: string) => {
   const value = process.env[name] ?? fallback;
@@ -105,9 +106,8 @@ function mutating(options: {
 
 async function main() {
   const knex = connect(env('DB_CLIENT'), env('DB_CONNECTION'));
-  const store = await ExecutionStore.create({
-    database: { getClient: async () => knex, migrations: { skip: true } },
-  });
+  // signs every ended step and execution with the suite's key, as the plugin does
+  const { store } = await signingStore(knex, env('SIGNING_KEY_FILE'), workerId);
   const events = new ExecutionEvents(store);
   const tools = new InProcessToolInvoker(
     {

@@ -179,6 +179,27 @@ const MATRIX: Array<{
     expect: { alice: 200, bob: 200, carol: 200, mallory: 403, anonymous: 401 },
   },
   {
+    route: 'GET /executions/:id/provenance',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 403, anonymous: 401 },
+  },
+  {
+    route: 'GET /executions/:id/bundles',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 403, anonymous: 401 },
+  },
+  {
+    route: 'GET /provenance/keys',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
+  },
+  {
+    // filtered like the list: each caller exports what they may read
+    route: 'GET /audit/bundles',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
+  },
+  {
+    route: 'GET /audit/summary',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
+  },
+  {
     route: 'POST /executions/:id/cancel',
     expect: { alice: 409, bob: 409, carol: 403, mallory: 403, anonymous: 401 },
   },
@@ -347,6 +368,15 @@ describe('the demo permission policy', () => {
       'GET /executions': u => api(u).get('/executions'),
       'GET /executions/:id': u => api(u).get(`/executions/${W}`),
       'GET /executions/:id/events': u => api(u).get(`/executions/${D}/events`),
+      'GET /executions/:id/provenance': u =>
+        api(u).get(`/executions/${D}/provenance`),
+      'GET /executions/:id/bundles': u =>
+        api(u).get(`/executions/${D}/bundles`),
+      'GET /provenance/keys': u => api(u).get('/provenance/keys'),
+      'GET /audit/bundles': u =>
+        api(u).get(`/audit/bundles?from=2000-01-01&to=2100-01-01`),
+      'GET /audit/summary': u =>
+        api(u).get(`/audit/summary?from=2000-01-01&to=2100-01-01`),
       'POST /executions/:id/cancel': u =>
         api(u).post(`/executions/${D}/cancel`),
       'POST /executions/:id/resume': u =>
@@ -388,6 +418,15 @@ describe('the demo permission policy', () => {
         }
         if (row.route === 'POST /kill-switches' && res.status === 201) {
           killSwitchId = res.body.id;
+        }
+        if (row.route === 'GET /audit/summary' && res.status === 200) {
+          // the ended dry-run D is in every export but mallory's
+          const listsD = res.text.includes(D);
+          if (listsD !== (user !== 'mallory')) {
+            failures.push(
+              `GET /audit/summary as ${user} ${listsD ? 'lists' : 'misses'} D`,
+            );
+          }
         }
         if (row.route === 'GET /executions' && res.status === 200) {
           const ids = res.body.items.map((e: { id: string }) => e.id);

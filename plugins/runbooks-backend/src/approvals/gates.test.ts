@@ -2,17 +2,21 @@ import {
   coreServices,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import request from 'supertest';
-import { inProcessToolsModule } from '../__testUtils__/tools';
-import { runbooksPlugin } from '../plugin';
+import {
+  authorization,
+  runExecution,
+  startRunbooksTestBackend,
+  waitForStatus,
+} from '../__testUtils__/backend';
+import {
+  replicasParameter,
+  replicaTools,
+  runbookEntity,
+  scaleStep as scaleStepOf,
+} from '../__testUtils__/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -22,9 +26,7 @@ const groups: Record<string, string[]> = {
   'user:default/carol': ['group:default/sre'],
   'user:default/dave': ['group:default/team-web', 'group:default/sre'],
 };
-const as = (name: string) => ({
-  Authorization: mockCredentials.user.header(`user:default/${name}`),
-});
+const as = (name: string) => ({ Authorization: authorization(name) });
 
 const checkout: Entity = {
   apiVersion: 'backstage.io/v1alpha1',
@@ -47,29 +49,13 @@ const storefront: Entity = {
   ],
 };
 
-const runbook = (
-  name: string,
-  steps: object[],
-  blastRadius?: object,
-): Entity => ({
-  apiVersion: 'runbooks.backstage.io/v1alpha1',
-  kind: 'Runbook',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    owner: 'group:default/sre',
-    appliesTo: { entities: ['component:default/checkout'] },
-    parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
+const runbook = (name: string, steps: object[], blastRadius?: object) =>
+  runbookEntity(name, {
+    parameters: replicasParameter,
     steps,
     ...(blastRadius ? { blastRadius } : {}),
-  },
-});
-const scaleStep = (id: string) => ({
-  id,
-  tool: 'k8s/scale',
-  mutates: true,
-  dryRun: true,
-  input: { replicas: '${{ parameters.replicas }}' },
-});
+  });
+const scaleStep = (id: string) => ({ ...scaleStepOf, id });
 // checkout has one dependent: a medium radius, one approval
 const scale = runbook('scale', [scaleStep('scale')]);
 // the runbook asks for more than the policy: two approvals, one from an owner of storefront
@@ -115,74 +101,35 @@ const userInfo = createServiceFactory({
   }),
 });
 
-async function startBackend(config: object = {}) {
+async function startBackend(config: Record<string, unknown> = {}) {
   const state = { replicas: 2 };
-  const { module: tools } = inProcessToolsModule({
-    'k8s/scale': {
-      plan: input => ({
-        changes: [{ action: 'update', to: input.replicas }],
-        objectCount: 1,
-      }),
-      run: input => {
-        state.replicas = input.replicas as number;
-        return { ...state };
-      },
-    },
+  const { backend, server } = await startRunbooksTestBackend({
+    entities: [checkout, storefront, scale, twoApprovals, twoSteps],
+    tools: replicaTools(state),
+    features: [permissions, userInfo],
+    config,
   });
-  const backend = await startTestBackend({
-    features: [
-      runbooksPlugin,
-      tools,
-      permissions,
-      userInfo,
-      catalogServiceMock.factory({
-        entities: [checkout, storefront, scale, twoApprovals, twoSteps],
-      }),
-      mockServices.database.factory(),
-      mockServices.rootConfig.factory({
-        data: {
-          runbooks: {
-            engine: { pollIntervalMs: 50, killSwitchCheckMs: 50 },
-            ...config,
-          },
-        },
-      }),
-    ],
-  });
-  const server = backend.server;
   const api = {
     get: (url: string, user = 'bob') =>
       request(server).get(`/api/runbooks${url}`).set(as(user)),
     post: (url: string, body: object, user: string) =>
       request(server).post(`/api/runbooks${url}`).set(as(user)).send(body),
   };
-  const waitFor = async (id: string, status: string) => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const res = await api.get(`/executions/${id}`);
-      if (res.body.execution?.status === status) return res.body;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `execution ${id} is ${res.body.execution?.status}, not ${status}`,
-        );
-      }
-      await new Promise(r => setTimeout(r, 50));
-    }
-  };
+  const waitFor = (id: string, status: string) =>
+    waitForStatus(server, id, [status], {
+      as: 'bob',
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
   const waiting = async (name: string, requester = 'alice') => {
-    const res = await api.post(
-      '/executions',
-      {
-        runbookRef: `runbook:default/${name}`,
-        entityRef: 'component:default/checkout',
-        parameters: { replicas: 3 },
-        mode: 'execute',
-      },
+    const id = await runExecution(
+      server,
+      name,
+      { replicas: 3 },
+      'execute',
       requester,
     );
-    expect(res.status).toBe(201);
-    const details = await waitFor(res.body.id, 'waiting-approval');
-    return { id: res.body.id as string, details };
+    return { id, details: await waitFor(id, 'waiting-approval') };
   };
   const decide = (
     id: string,

@@ -1,65 +1,43 @@
-import {
-  mockServices,
-  TestDatabaseId,
-  TestDatabases,
-} from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
+import { Knex } from 'knex';
+import { TestDatabaseId, TestDatabases } from '@backstage/backend-test-utils';
 import { ConflictError, NotAllowedError } from '@backstage/errors';
-import { validateRunbookEntity } from '@runbooks/plugin-runbooks-common';
 import {
   InProcessTool,
   InProcessToolInvoker,
   planDigest,
 } from '@runbooks/plugin-runbooks-node';
+import {
+  createSignedEngine,
+  engineManager,
+  startEngineWorker,
+  validRunbook,
+  waitForExecution,
+} from '../__testUtils__/engine';
+import {
+  checkoutEntity as entity,
+  readStep,
+  replicasParameter as replicasParam,
+  scaleStep as plainScaleStep,
+} from '../__testUtils__/fixtures';
 import { ExecutionEvents } from './ExecutionEvents';
-import { ExecutionManager, KillSwitchEngagedError } from './ExecutionManager';
-import { ExecutionRunner } from './ExecutionRunner';
+import { KillSwitchEngagedError } from './ExecutionManager';
 import { ExecutionStore } from './ExecutionStore';
 import { ExecutionWorker } from './ExecutionWorker';
-import { stepDeclaredBlastRadius } from './hooks';
 import { ExecutionStatus, TERMINAL_STATUSES } from './types';
-import {
-  KeyPairSigner,
-  ProvenanceService,
-  StatementRecorder,
-} from '../provenance';
-import { generateKeyPairSync } from 'node:crypto';
+import { ProvenanceService } from '../provenance';
 
 jest.setTimeout(60_000);
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
 
-const entity: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: { name: 'checkout', namespace: 'default' },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
+const runbook = (steps: unknown[], parameters: Record<string, unknown> = {}) =>
+  validRunbook('scale', { owner: 'sre', parameters, steps });
 
-function runbook(steps: unknown[], parameters: Record<string, unknown> = {}) {
-  const result = validateRunbookEntity({
-    apiVersion: 'runbooks.backstage.io/v1alpha1',
-    kind: 'Runbook',
-    metadata: { name: 'scale', namespace: 'default' },
-    spec: { owner: 'sre', parameters, steps },
-  });
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.runbook;
-}
-
-const readStep = { id: 'read', tool: 'k8s/get', mutates: false };
 const scaleStep = (extra: Record<string, unknown> = {}) => ({
-  id: 'scale',
-  tool: 'k8s/scale',
-  mutates: true,
-  dryRun: true,
-  input: { replicas: '${{ parameters.replicas }}' },
+  ...plainScaleStep,
   verify: ['output.replicas == parameters.replicas'],
   ...extra,
 });
-const replicasParam = {
-  replicas: { type: 'integer', minimum: 1, maximum: 20 },
-};
 
 /** A fake deployment and the tools that act on it. */
 function cluster() {
@@ -138,23 +116,15 @@ describe.each(databases.eachSupportedId())(
     let store: ExecutionStore;
     let events: ExecutionEvents;
     let provenance: ProvenanceService;
+    let knex: Knex;
     const workers: ExecutionWorker[] = [];
 
     beforeAll(async () => {
-      const knex = await databases.init(dbId);
-      const signer = new KeyPairSigner(
-        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-      );
-      store = await ExecutionStore.create({
-        database: { getClient: async () => knex, migrations: { skip: false } },
-        provenance: new StatementRecorder(signer, 'engine-test'),
-      });
-      provenance = new ProvenanceService({
-        store,
-        trustedKeys: [signer.publicKey],
-        currentKeyHint: signer.keyHint,
-      });
-      events = new ExecutionEvents(store);
+      knex = await databases.init(dbId);
+      ({ store, events, provenance } = await createSignedEngine(
+        knex,
+        'engine-test',
+      ));
     });
 
     afterEach(async () => {
@@ -178,22 +148,22 @@ describe.each(databases.eachSupportedId())(
           firstBroken: undefined,
         });
       }
+      // what a test left runnable (a run its stopped worker could not hand back) must not be
+      // picked up by the next test's worker once its lease expires
+      await knex('executions').whereIn('status', ['queued', 'running']).update({
+        status: 'needs-attention',
+        status_message: 'parked between tests',
+        lease_owner: null,
+        lease_expires_at: null,
+      });
     });
 
     function startWorker(invoker: InProcessToolInvoker, name = 'w1') {
-      const worker = new ExecutionWorker({
+      const worker = startEngineWorker({
         store,
-        logger: mockServices.logger.mock(),
+        events,
+        tools: invoker,
         workerId: name,
-        runner: new ExecutionRunner({
-          store,
-          events,
-          tools: invoker,
-          blastRadius: stepDeclaredBlastRadius,
-          logger: mockServices.logger.mock(),
-          workerId: name,
-          defaultStepTimeoutMs: 10_000,
-        }),
         settings: {
           concurrency: 5,
           leaseMs: 1500,
@@ -202,32 +172,15 @@ describe.each(databases.eachSupportedId())(
           watchMs: 50,
         },
       });
-      worker.start();
       workers.push(worker);
       return worker;
     }
 
     const manager = () =>
-      new ExecutionManager({
-        store,
-        events,
-        wake: () => workers.forEach(w => w.wake()),
-        approvalTtlMs: 60_000,
-      });
+      engineManager({ store, events }, () => workers.forEach(w => w.wake()));
 
-    async function waitFor(id: string, statuses: ExecutionStatus[]) {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const execution = await store.getExecution(id);
-        if (statuses.includes(execution.status)) return execution;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `execution ${id} is ${execution.status} (${execution.statusMessage}), not ${statuses}`,
-          );
-        }
-        await new Promise(r => setTimeout(r, 20));
-      }
-    }
+    const waitFor = (id: string, statuses: ExecutionStatus[]) =>
+      waitForExecution(store, id, statuses);
 
     const create = (
       rb: ReturnType<typeof runbook>,

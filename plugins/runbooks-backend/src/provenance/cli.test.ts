@@ -1,66 +1,29 @@
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { mockCredentials, TestBackend } from '@backstage/backend-test-utils';
 import {
   executionIdOfBundle,
   runCli,
   trustedKeyFromPem,
 } from '@runbooks/plugin-runbooks-node';
-import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net, { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import request from 'supertest';
-import { inProcessToolsModule } from '../__testUtils__/tools';
-import { runbooksPlugin } from '../plugin';
+import {
+  ENDED,
+  runExecution,
+  startRunbooksTestBackend,
+  waitForStatus,
+} from '../__testUtils__/backend';
+import {
+  checkoutEntity,
+  newSigningKey,
+  replicaTools,
+  scaleRunbookEntity,
+} from '../__testUtils__/fixtures';
 
 jest.setTimeout(60_000);
 
-const alice = mockCredentials.user.header('user:default/alice');
 const aliceToken = mockCredentials.user.token('user:default/alice');
-
-const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: { name: 'checkout', namespace: 'default' },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
-
-const scale: Entity = {
-  apiVersion: 'runbooks.backstage.io/v1alpha1',
-  kind: 'Runbook',
-  metadata: { name: 'scale', namespace: 'default' },
-  spec: {
-    owner: 'group:default/sre',
-    appliesTo: { entities: ['component:default/checkout'] },
-    parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
-    steps: [
-      { id: 'read', tool: 'k8s/get', mutates: false },
-      {
-        id: 'scale',
-        tool: 'k8s/scale',
-        mutates: true,
-        dryRun: true,
-        input: { replicas: '${{ parameters.replicas }}' },
-      },
-    ],
-  },
-};
-
-function newKeyPair() {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', {
-    namedCurve: 'P-256',
-  });
-  return {
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}
 
 function capture() {
   const out: string[] = [];
@@ -72,24 +35,10 @@ function capture() {
   };
 }
 
-async function waitForEnd(server: any, id: string) {
-  for (let i = 0; i < 400; i++) {
-    const res = await request(server)
-      .get(`/api/runbooks/executions/${id}`)
-      .set('Authorization', alice);
-    if (
-      ['succeeded', 'failed', 'cancelled'].includes(res.body.execution.status)
-    )
-      return res.body;
-    await new Promise(r => setTimeout(r, 25));
-  }
-  throw new Error(`execution ${id} never ended`);
-}
-
 describe('the runbooks CLI against a real backend (verify, export)', () => {
-  const signing = newKeyPair();
-  const stranger = newKeyPair();
-  let backend: Awaited<ReturnType<typeof startTestBackend>>;
+  const signing = newSigningKey();
+  const stranger = newSigningKey();
+  let backend: TestBackend;
   let url: string;
   let dir: string;
   let keyFile: string;
@@ -103,41 +52,16 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
   }> = [];
   let finalReplicas = 0;
   const started = new Date(Date.now() - 60_000).toISOString();
+  /** The CLI options that reach the backend as alice. */
+  const asAlice = () => ['--backend', url, '--token', aliceToken];
 
   beforeAll(async () => {
     const state = { replicas: 2 };
-    const { module: tools } = inProcessToolsModule({
-      'k8s/get': {
-        description: { annotations: { readOnlyHint: true } },
-        run: () => ({ ...state }),
-      },
-      'k8s/scale': {
-        plan: input => ({
-          changes: [{ action: 'update', to: input.replicas }],
-          objectCount: 1,
-        }),
-        run: input => {
-          state.replicas = input.replicas as number;
-          return { ...state };
-        },
-      },
-    });
-    backend = await startTestBackend({
-      features: [
-        runbooksPlugin,
-        tools,
-        catalogServiceMock.factory({ entities: [checkout, scale] }),
-        mockServices.database.factory(),
-        mockServices.rootConfig.factory({
-          data: {
-            runbooks: {
-              engine: { pollIntervalMs: 50, killSwitchCheckMs: 50 },
-              provenance: { signingKey: signing.privatePem },
-            },
-          },
-        }),
-      ],
-    });
+    ({ backend } = await startRunbooksTestBackend({
+      entities: [checkoutEntity, scaleRunbookEntity()],
+      tools: replicaTools(state),
+      config: { provenance: { signingKey: signing.privatePem } },
+    }));
     url = `http://localhost:${(backend.server.address() as AddressInfo).port}`;
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'runbooks-cli-'));
     keyFile = path.join(dir, 'signing.pem');
@@ -150,21 +74,15 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
       ['execute', 5],
       ['execute', 3],
     ] as const) {
-      const created = await request(backend.server)
-        .post('/api/runbooks/executions')
-        .set('Authorization', alice)
-        .send({
-          runbookRef: 'runbook:default/scale',
-          entityRef: 'component:default/checkout',
-          parameters: { replicas },
-          mode,
-        });
-      if (created.status !== 201) {
-        throw new Error(`cannot start an execution: ${created.text}`);
-      }
-      const done = await waitForEnd(backend.server, created.body.id);
+      const id = await runExecution(
+        backend.server,
+        'scale',
+        { replicas },
+        mode,
+      );
+      const done = await waitForStatus(backend.server, id, ENDED);
       executions.push({
-        id: created.body.id,
+        id,
         mode,
         status: done.execution.status,
         provenance: done.provenance.status,
@@ -241,16 +159,7 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
     const dry = capture();
     await expect(
       runCli(
-        [
-          'verify',
-          executions[0].id,
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
-          '--key',
-          keyFile,
-        ],
+        ['verify', executions[0].id, ...asAlice(), '--key', keyFile],
         dry.io,
       ),
     ).resolves.toBe(0);
@@ -265,16 +174,7 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
     const { out, io } = capture();
     await expect(
       runCli(
-        [
-          'verify',
-          executions[1].id,
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
-          '--key',
-          strangerFile,
-        ],
+        ['verify', executions[1].id, ...asAlice(), '--key', strangerFile],
         io,
       ),
     ).resolves.toBe(1);
@@ -293,10 +193,7 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
         [
           'verify',
           executions[1].id,
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
+          ...asAlice(),
           '--key',
           strangerFile,
           '--key',
@@ -310,25 +207,18 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
   it('exports a period for the auditor, which verifies offline and detects a flipped character', async () => {
     const out = path.join(dir, 'export');
     const to = new Date(Date.now() + 60_000).toISOString();
+    const exportArgs = [
+      'export',
+      '--from',
+      started,
+      '--to',
+      to,
+      ...asAlice(),
+      '--out',
+      out,
+    ];
     const run = capture();
-    await expect(
-      runCli(
-        [
-          'export',
-          '--from',
-          started,
-          '--to',
-          to,
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
-          '--out',
-          out,
-        ],
-        run.io,
-      ),
-    ).resolves.toBe(0);
+    await expect(runCli(exportArgs, run.io)).resolves.toBe(0);
     const total = executions.reduce((n, e) => n + e.statements, 0);
     expect(total).toBe(9);
     expect(run.out).toEqual([
@@ -467,10 +357,7 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
           to,
           '--entity',
           'component:default/other',
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
+          ...asAlice(),
           '--out',
           other,
         ],
@@ -481,24 +368,7 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
       `exported 0 bundle(s) of 0 execution(s) to ${other}`,
     ]);
     const again = capture();
-    await expect(
-      runCli(
-        [
-          'export',
-          '--from',
-          started,
-          '--to',
-          to,
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
-          '--out',
-          out,
-        ],
-        again.io,
-      ),
-    ).resolves.toBe(2);
+    await expect(runCli(exportArgs, again.io)).resolves.toBe(2);
     expect(again.err[0]).toMatch(/--out .* is not empty/);
     expect(await fs.readFile(bundles, 'utf8')).toBe(`${lines.join('\n')}\n`);
   });
@@ -549,16 +419,7 @@ describe('the runbooks CLI against a real backend (verify, export)', () => {
         /cannot reach the backend at http:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/,
       ],
       [
-        [
-          'verify',
-          'no-such-execution',
-          '--backend',
-          url,
-          '--token',
-          aliceToken,
-          '--key',
-          keyFile,
-        ],
+        ['verify', 'no-such-execution', ...asAlice(), '--key', keyFile],
         /answered 404/,
       ],
       [

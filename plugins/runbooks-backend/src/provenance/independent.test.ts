@@ -1,18 +1,23 @@
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import { spawnSync } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { inProcessToolsModule } from '../__testUtils__/tools';
-import { runbooksPlugin } from '../plugin';
+import {
+  ENDED,
+  runExecution,
+  startRunbooksTestBackend,
+  waitForStatus,
+} from '../__testUtils__/backend';
+import {
+  checkoutEntity,
+  newSigningKey,
+  replicaTools,
+  scaleRunbookEntity,
+  statementOf,
+} from '../__testUtils__/fixtures';
 
 /**
  * Exported bundles checked by a verifier that is not ours: test/provenance/verify_dsse.py, which
@@ -32,46 +37,8 @@ const SUMMARY =
 const alice = mockCredentials.user.header('user:default/alice');
 const bob = mockCredentials.user.header('user:default/bob');
 
-const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: {
-    name: 'checkout',
-    namespace: 'default',
-    annotations: { 'backstage.io/kubernetes-id': 'checkout' },
-  },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
-
-const readStep = { id: 'read', tool: 'k8s/get', mutates: false };
-const scaleStep = {
-  id: 'scale',
-  tool: 'k8s/scale',
-  mutates: true,
-  dryRun: true,
-  input: { replicas: '${{ parameters.replicas }}' },
-};
-
-const scale: Entity = {
-  apiVersion: 'runbooks.backstage.io/v1alpha1',
-  kind: 'Runbook',
-  metadata: { name: 'scale', namespace: 'default' },
-  spec: {
-    owner: 'group:default/sre',
-    appliesTo: { entities: ['component:default/checkout'] },
-    parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
-    steps: [readStep, scaleStep],
-  },
-};
-
-const gated: Entity = {
-  ...scale,
-  metadata: { name: 'gated', namespace: 'default' },
-  spec: {
-    ...(scale.spec as object),
-    steps: [readStep, { ...scaleStep, approval: 'always' }],
-  },
-};
+const scale = scaleRunbookEntity();
+const gated = scaleRunbookEntity('gated', { approval: 'always' });
 
 /** The interpreter that has securesystemslib: `python3`, or the system one it is installed for. */
 function pythonWithSecuresystemslib(): string {
@@ -113,44 +80,13 @@ function runVerifier(python: string, jsonl: string, keys: string[]) {
 }
 
 async function startBackend(signingKey: string) {
-  const state = { replicas: 2 };
-  const { module: tools } = inProcessToolsModule({
-    'k8s/get': {
-      description: { annotations: { readOnlyHint: true } },
-      run: () => ({ ...state }),
-    },
-    'k8s/scale': {
-      plan: input => ({
-        changes: [{ action: 'update', to: input.replicas }],
-        objectCount: 1,
-      }),
-      run: input => {
-        state.replicas = input.replicas as number;
-        return { ...state };
-      },
-    },
+  const { server } = await startRunbooksTestBackend({
+    entities: [checkoutEntity, scale, gated],
+    tools: replicaTools({ replicas: 2 }),
+    engine: { concurrency: 60 },
+    config: { provenance: { signingKey } },
   });
-  const backend = await startTestBackend({
-    features: [
-      runbooksPlugin,
-      tools,
-      catalogServiceMock.factory({ entities: [checkout, scale, gated] }),
-      mockServices.database.factory(),
-      mockServices.rootConfig.factory({
-        data: {
-          runbooks: {
-            engine: {
-              pollIntervalMs: 50,
-              killSwitchCheckMs: 50,
-              concurrency: 60,
-            },
-            provenance: { signingKey },
-          },
-        },
-      }),
-    ],
-  });
-  return backend.server;
+  return server;
 }
 
 type Plan = {
@@ -207,61 +143,38 @@ const PLANS: Plan[] = [
   ),
 ];
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-
 /** Requests an execution as alice and drives it to its end: bob decides, or alice cancels. */
 async function runToEnd(server: any, plan: Plan, replicas: number) {
-  const created = await request(server)
-    .post('/api/runbooks/executions')
-    .set('Authorization', alice)
-    .send({
-      runbookRef: `runbook:default/${plan.runbook}`,
-      entityRef: 'component:default/checkout',
-      parameters: { replicas },
-      mode: plan.mode,
-    });
-  expect(created.status).toBe(201);
-  const id: string = created.body.id;
-  let pending = plan.onApproval;
-  for (let i = 0; i < 1200; i++) {
-    const res = await request(server)
-      .get(`/api/runbooks/executions/${id}`)
-      .set('Authorization', alice);
-    const status: string = res.body.execution.status;
-    if (['succeeded', 'failed', 'cancelled'].includes(status)) {
-      return { id, status };
-    }
-    if (status === 'waiting-approval' && pending) {
-      const step = res.body.steps.find(
-        (s: any) => s.status === 'waiting-approval',
-      );
-      const acted =
-        pending === 'cancel'
-          ? await request(server)
-              .post(`/api/runbooks/executions/${id}/cancel`)
-              .set('Authorization', alice)
-          : await request(server)
-              .post(
-                `/api/runbooks/executions/${id}/steps/${step.stepIndex}/decision`,
-              )
-              .set('Authorization', bob)
-              .send({
-                decision: pending === 'approve' ? 'approved' : 'rejected',
-                planDigest: step.planDigest,
-              });
-      expect(acted.status).toBe(200);
-      pending = undefined;
-    }
-    await sleep(50);
-  }
-  throw new Error(`execution ${id} did not end`);
-}
-
-function statementOf(line: string) {
-  const bundle = JSON.parse(line);
-  return JSON.parse(
-    Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8'),
+  const id = await runExecution(server, plan.runbook, { replicas }, plan.mode);
+  const wait = { timeoutMs: 60_000, intervalMs: 50 };
+  let details = await waitForStatus(
+    server,
+    id,
+    plan.onApproval ? [...ENDED, 'waiting-approval'] : ENDED,
+    wait,
   );
+  if (details.execution.status === 'waiting-approval') {
+    const step = details.steps.find(
+      (s: any) => s.status === 'waiting-approval',
+    );
+    const acted =
+      plan.onApproval === 'cancel'
+        ? await request(server)
+            .post(`/api/runbooks/executions/${id}/cancel`)
+            .set('Authorization', alice)
+        : await request(server)
+            .post(
+              `/api/runbooks/executions/${id}/steps/${step.stepIndex}/decision`,
+            )
+            .set('Authorization', bob)
+            .send({
+              decision: plan.onApproval === 'approve' ? 'approved' : 'rejected',
+              planDigest: step.planDigest,
+            });
+    expect(acted.status).toBe(200);
+    details = await waitForStatus(server, id, ENDED, wait);
+  }
+  return { id, status: details.execution.status as string };
 }
 
 describe('exported provenance, verified by securesystemslib', () => {
@@ -269,15 +182,13 @@ describe('exported provenance, verified by securesystemslib', () => {
     // first, so that a machine without securesystemslib fails at once, not after the run
     const python = pythonWithSecuresystemslib();
 
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, privatePem } = newSigningKey();
     const hint = createHash('sha256')
       .update(
         createPublicKey(privateKey).export({ type: 'spki', format: 'der' }),
       )
       .digest('hex');
-    const server = await startBackend(
-      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    );
+    const server = await startBackend(privatePem);
 
     const from = new Date(Date.now() - 60_000);
     const ended = await Promise.all(

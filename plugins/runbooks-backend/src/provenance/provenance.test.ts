@@ -1,22 +1,25 @@
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-  TestDatabases,
-} from '@backstage/backend-test-utils';
+import { mockCredentials, TestDatabases } from '@backstage/backend-test-utils';
 import {
   coreServices,
   createServiceFactory,
   LoggerService,
 } from '@backstage/backend-plugin-api';
-import { Entity } from '@backstage/catalog-model';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { canonicalDigest } from '@runbooks/plugin-runbooks-node';
 import { Knex } from 'knex';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
-import { inProcessToolsModule } from '../__testUtils__/tools';
-import { runbooksPlugin } from '../plugin';
+import {
+  runExecution,
+  startRunbooksTestBackend,
+  waitForStatus,
+} from '../__testUtils__/backend';
+import {
+  checkoutEntity,
+  newSigningKey,
+  replicaTools,
+  runbookEntity,
+  scaleRunbookEntity,
+  statementOf,
+} from '../__testUtils__/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -26,41 +29,7 @@ const alice = mockCredentials.user.header('user:default/alice');
 const bob = mockCredentials.user.header('user:default/bob');
 const RANGE = { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
 
-const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: { name: 'checkout', namespace: 'default' },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
-
-const runbookEntity = (
-  name: string,
-  spec: Record<string, unknown>,
-): Entity => ({
-  apiVersion: 'runbooks.backstage.io/v1alpha1',
-  kind: 'Runbook',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    owner: 'group:default/sre',
-    appliesTo: { entities: ['component:default/checkout'] },
-    ...spec,
-  },
-});
-
-const gated = runbookEntity('gated', {
-  parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
-  steps: [
-    { id: 'read', tool: 'k8s/get', mutates: false },
-    {
-      id: 'scale',
-      tool: 'k8s/scale',
-      mutates: true,
-      dryRun: true,
-      approval: 'always',
-      input: { replicas: '${{ parameters.replicas }}' },
-    },
-  ],
-});
+const gated = scaleRunbookEntity('gated', { approval: 'always' });
 
 const PARAM_SECRET = 'hunter2-param-secret-7f3a9c';
 const GENERATED_SECRET = 'gen-token-5e1d8b2aa0c94f77';
@@ -138,135 +107,63 @@ function capturingRootLogger(lines: string[]) {
   });
 }
 
-const newKeyPem = () =>
-  generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    .privateKey.export({ type: 'pkcs8', format: 'pem' })
-    .toString();
-
 async function startBackend(options: {
   knex?: Knex;
   provenance?: Record<string, string | string[]>;
   logLines?: string[];
 }) {
   const state = { replicas: 2, password: 'old-password' };
-  const { module: tools, invoker } = inProcessToolsModule({
-    'k8s/get': {
-      description: { annotations: { readOnlyHint: true } },
-      run: () => ({ ...state }),
-    },
-    'k8s/scale': {
-      plan: input => ({
-        changes: [{ action: 'update', to: input.replicas }],
-        objectCount: 1,
-      }),
-      run: input => {
-        state.replicas = input.replicas as number;
-        return { ...state };
+  return startRunbooksTestBackend({
+    entities: [checkoutEntity, gated, secrets],
+    tools: {
+      ...replicaTools(state),
+      'k8s/echo': {
+        description: { annotations: { readOnlyHint: true } },
+        run: input => ({ header: input.header }),
       },
-    },
-    'k8s/echo': {
-      description: { annotations: { readOnlyHint: true } },
-      run: input => ({ header: input.header }),
-    },
-    'k8s/issue': {
-      description: { annotations: { readOnlyHint: true } },
-      run: () => ({ token: GENERATED_SECRET }),
-    },
-    'k8s/setpw': {
-      // a careless tool: its plan, snapshot and output all show the value
-      plan: input => ({
-        changes: [{ action: 'update', to: input.password }],
-        objectCount: 1,
-      }),
-      run: input => {
-        state.password = String(input.password);
-        return { pw: input.password };
+      'k8s/issue': {
+        description: { annotations: { readOnlyHint: true } },
+        run: () => ({ token: GENERATED_SECRET }),
       },
-      snapshot: () => ({ pw: state.password }),
-    },
-    'k8s/fail': {
-      description: { annotations: { readOnlyHint: true } },
-      run: input => {
-        throw new Error(`upstream refused ${input.a} and ${input.b}`);
-      },
-    },
-  });
-  const backend = await startTestBackend({
-    features: [
-      runbooksPlugin,
-      tools,
-      catalogServiceMock.factory({ entities: [checkout, gated, secrets] }),
-      options.knex
-        ? mockServices.database.factory({ knex: options.knex })
-        : mockServices.database.factory(),
-      ...(options.logLines ? [capturingRootLogger(options.logLines)] : []),
-      mockServices.rootConfig.factory({
-        data: {
-          runbooks: {
-            engine: { pollIntervalMs: 50, killSwitchCheckMs: 50 },
-            ...(options.provenance ? { provenance: options.provenance } : {}),
-          },
+      'k8s/setpw': {
+        // a careless tool: its plan, snapshot and output all show the value
+        plan: input => ({
+          changes: [{ action: 'update', to: input.password }],
+          objectCount: 1,
+        }),
+        run: input => {
+          state.password = String(input.password);
+          return { pw: input.password };
         },
-      }),
-    ],
+        snapshot: () => ({ pw: state.password }),
+      },
+      'k8s/fail': {
+        description: { annotations: { readOnlyHint: true } },
+        run: input => {
+          throw new Error(`upstream refused ${input.a} and ${input.b}`);
+        },
+      },
+    },
+    knex: options.knex,
+    features: options.logLines ? [capturingRootLogger(options.logLines)] : [],
+    config: options.provenance ? { provenance: options.provenance } : {},
   });
-  return { backend, server: backend.server, invoker };
-}
-
-async function run(
-  server: any,
-  runbook: string,
-  parameters: Record<string, unknown>,
-  mode: 'dry-run' | 'execute',
-) {
-  const created = await request(server)
-    .post('/api/runbooks/executions')
-    .set('authorization', alice)
-    .send({
-      runbookRef: `runbook:default/${runbook}`,
-      entityRef: 'component:default/checkout',
-      parameters,
-      mode,
-    });
-  expect(created.status).toBe(201);
-  return created.body.id as string;
-}
-
-async function waitFor(server: any, id: string, statuses: string[]) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const res = await request(server)
-      .get(`/api/runbooks/executions/${id}`)
-      .set('authorization', alice);
-    if (statuses.includes(res.body.execution?.status)) return res.body;
-    if (Date.now() > deadline) {
-      throw new Error(`${id} is ${JSON.stringify(res.body.execution)}`);
-    }
-    await new Promise(r => setTimeout(r, 25));
-  }
 }
 
 const statementsOf = (jsonl: string) =>
-  jsonl
-    .trim()
-    .split('\n')
-    .map(line =>
-      JSON.parse(
-        Buffer.from(JSON.parse(line).dsseEnvelope.payload, 'base64').toString(),
-      ),
-    );
+  jsonl.trim().split('\n').map(statementOf);
 
 describe('signed provenance through the API', () => {
   it('signs a dry-run and an approved execution, and the badge and report say verified', async () => {
     const { server } = await startBackend({
-      provenance: { signingKey: newKeyPem() },
+      provenance: { signingKey: newSigningKey().privatePem },
     });
-    const dry = await run(server, 'gated', { replicas: 3 }, 'dry-run');
-    const dryDone = await waitFor(server, dry, ['succeeded']);
+    const dry = await runExecution(server, 'gated', { replicas: 3 }, 'dry-run');
+    const dryDone = await waitForStatus(server, dry, ['succeeded']);
     expect(dryDone.provenance).toEqual({ status: 'verified', statements: 3 });
 
-    const id = await run(server, 'gated', { replicas: 4 }, 'execute');
-    const waiting = await waitFor(server, id, ['waiting-approval']);
+    const id = await runExecution(server, 'gated', { replicas: 4 }, 'execute');
+    const waiting = await waitForStatus(server, id, ['waiting-approval']);
     // a step that waits has not ended: the chain so far holds only the read step
     expect(waiting.provenance).toEqual({ status: 'open', statements: 1 });
     const planDigest = waiting.gate.planDigest;
@@ -275,7 +172,7 @@ describe('signed provenance through the API', () => {
       .set('authorization', bob)
       .send({ decision: 'approved', planDigest, comment: 'ok' });
     expect(decided.status).toBe(200);
-    const done = await waitFor(server, id, ['succeeded']);
+    const done = await waitForStatus(server, id, ['succeeded']);
     expect(done.provenance).toEqual({ status: 'verified', statements: 3 });
     // the events that record a step's end carry its statement
     expect(
@@ -392,15 +289,15 @@ describe('signed provenance through the API', () => {
     const knex = await databases.init('SQLITE_3');
     const { server } = await startBackend({
       knex,
-      provenance: { signingKey: newKeyPem() },
+      provenance: { signingKey: newSigningKey().privatePem },
     });
-    const id = await run(server, 'gated', { replicas: 4 }, 'execute');
-    const waiting = await waitFor(server, id, ['waiting-approval']);
+    const id = await runExecution(server, 'gated', { replicas: 4 }, 'execute');
+    const waiting = await waitForStatus(server, id, ['waiting-approval']);
     await request(server)
       .post(`/api/runbooks/executions/${id}/steps/1/decision`)
       .set('authorization', bob)
       .send({ decision: 'approved', planDigest: waiting.gate.planDigest });
-    await waitFor(server, id, ['succeeded']);
+    await waitForStatus(server, id, ['succeeded']);
     const report = async () =>
       (
         await request(server)
@@ -532,10 +429,10 @@ describe('signed provenance through the API', () => {
     const knex = await databases.init('SQLITE_3');
     const { server } = await startBackend({
       knex,
-      provenance: { signingKey: newKeyPem() },
+      provenance: { signingKey: newSigningKey().privatePem },
     });
-    const id = await run(server, 'gated', { replicas: 4 }, 'execute');
-    await waitFor(server, id, ['waiting-approval']);
+    const id = await runExecution(server, 'gated', { replicas: 4 }, 'execute');
+    await waitForStatus(server, id, ['waiting-approval']);
     // a stale current_step, the step mid-apply when its worker stopped (the worker leaves
     // needs-attention executions alone, so nothing races the cancel)
     await knex('executions')
@@ -548,7 +445,7 @@ describe('signed provenance through the API', () => {
       .post(`/api/runbooks/executions/${id}/cancel`)
       .set('authorization', alice);
     expect(cancelled.status).toBe(200);
-    const details = await waitFor(server, id, ['cancelled']);
+    const details = await waitForStatus(server, id, ['cancelled']);
     expect(details.steps.map((s: any) => s.status)).toEqual([
       'succeeded',
       'cancelled',
@@ -561,24 +458,35 @@ describe('signed provenance through the API', () => {
 
   it('keeps statements of a retired key verifiable after a rotation', async () => {
     const knex = await databases.init('SQLITE_3');
-    const oldKey = newKeyPem();
+    const oldKey = newSigningKey();
     const first = await startBackend({
       knex,
-      provenance: { signingKey: oldKey },
+      provenance: { signingKey: oldKey.privatePem },
     });
-    const before = await run(first.server, 'gated', { replicas: 3 }, 'dry-run');
-    await waitFor(first.server, before, ['succeeded']);
+    const before = await runExecution(
+      first.server,
+      'gated',
+      { replicas: 3 },
+      'dry-run',
+    );
+    await waitForStatus(first.server, before, ['succeeded']);
     await first.backend.stop();
 
-    const oldPublic = createPublicKey(oldKey)
-      .export({ type: 'spki', format: 'pem' })
-      .toString();
+    const oldPublic = oldKey.publicPem;
     const second = await startBackend({
       knex,
-      provenance: { signingKey: newKeyPem(), trustedKeys: [oldPublic] },
+      provenance: {
+        signingKey: newSigningKey().privatePem,
+        trustedKeys: [oldPublic],
+      },
     });
-    const after = await run(second.server, 'gated', { replicas: 5 }, 'dry-run');
-    await waitFor(second.server, after, ['succeeded']);
+    const after = await runExecution(
+      second.server,
+      'gated',
+      { replicas: 5 },
+      'dry-run',
+    );
+    await waitForStatus(second.server, after, ['succeeded']);
     const keys = await request(second.server)
       .get('/api/runbooks/provenance/keys')
       .set('authorization', alice);
@@ -600,7 +508,7 @@ describe('signed provenance through the API', () => {
     // without the retired key, its statements no longer verify, and the report says why
     const third = await startBackend({
       knex,
-      provenance: { signingKey: newKeyPem() },
+      provenance: { signingKey: newSigningKey().privatePem },
     });
     const untrusted = await reportOf(third.server, before);
     expect(untrusted.status).toBe('broken');
@@ -614,10 +522,15 @@ describe('signed provenance through the API', () => {
     const { server, invoker } = await startBackend({
       knex,
       logLines,
-      provenance: { signingKey: newKeyPem() },
+      provenance: { signingKey: newSigningKey().privatePem },
     });
-    const id = await run(server, 'secrets', { token: PARAM_SECRET }, 'execute');
-    const details = await waitFor(server, id, ['failed']);
+    const id = await runExecution(
+      server,
+      'secrets',
+      { token: PARAM_SECRET },
+      'execute',
+    );
+    const details = await waitForStatus(server, id, ['failed']);
 
     // the secrets were really used: the tools got them, the engine kept what it needs to run
     const calls = JSON.stringify(invoker.calls);

@@ -1,9 +1,4 @@
-import {
-  mockServices,
-  TestDatabaseId,
-  TestDatabases,
-} from '@backstage/backend-test-utils';
-import { validateRunbookEntity } from '@runbooks/plugin-runbooks-common';
+import { TestDatabaseId, TestDatabases } from '@backstage/backend-test-utils';
 import {
   BundleVerifier,
   canonicalJson,
@@ -13,48 +8,38 @@ import {
   verifyExportedBundles,
 } from '@runbooks/plugin-runbooks-node';
 import { Knex } from 'knex';
-import { generateKeyPairSync } from 'node:crypto';
 import {
-  ExecutionEvents,
-  ExecutionManager,
-  ExecutionRunner,
-  ExecutionStore,
-  ExecutionWorker,
-  stepDeclaredBlastRadius,
-} from '../engine';
+  createSignedEngine,
+  engineManager,
+  startEngineWorker,
+  validRunbook,
+  waitForExecution,
+} from '../__testUtils__/engine';
+import {
+  checkoutEntity,
+  newSigningKey,
+  readStep,
+  replicaTools,
+  scaleStep,
+} from '../__testUtils__/fixtures';
+import { ExecutionStore } from '../engine';
 import { KeyPairSigner } from './signing';
 import { ProvenanceService } from './ProvenanceService';
-import { StatementRecorder } from './statements';
 
 jest.setTimeout(120_000);
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
 
-const runbook = (() => {
-  const result = validateRunbookEntity({
-    apiVersion: 'runbooks.backstage.io/v1alpha1',
-    kind: 'Runbook',
-    metadata: { name: 'scale', namespace: 'default' },
-    spec: {
-      owner: 'group:default/sre',
-      parameters: { replicas: { type: 'integer', minimum: 1 } },
-      steps: [
-        { id: 'read', tool: 'k8s/get', mutates: false },
-        {
-          id: 'scale',
-          tool: 'k8s/scale',
-          mutates: true,
-          dryRun: true,
-          input: { replicas: '${{ parameters.replicas }}' },
-        },
-        { id: 'check', tool: 'k8s/get', mutates: false },
-        { id: 'again', tool: 'k8s/get', mutates: false },
-      ],
-    },
-  });
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.runbook;
-})();
+const runbook = validRunbook('scale', {
+  owner: 'group:default/sre',
+  parameters: { replicas: { type: 'integer', minimum: 1 } },
+  steps: [
+    readStep,
+    scaleStep,
+    { id: 'check', tool: 'k8s/get', mutates: false },
+    { id: 'again', tool: 'k8s/get', mutates: false },
+  ],
+});
 
 type Row = Record<string, any>;
 
@@ -112,53 +97,15 @@ describe.each(databases.eachSupportedId())(
 
     beforeAll(async () => {
       knex = await databases.init(dbId);
-      signer = new KeyPairSigner(
-        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-      );
-      store = await ExecutionStore.create({
-        database: { getClient: async () => knex, migrations: { skip: false } },
-        provenance: new StatementRecorder(signer, 'tamper-test'),
-      });
-      service = new ProvenanceService({
-        store,
-        trustedKeys: [signer.publicKey],
-        currentKeyHint: signer.keyHint,
-      });
-      const state = { replicas: 1 };
-      const invoker = new InProcessToolInvoker(
-        {
-          'k8s/get': {
-            description: { annotations: { readOnlyHint: true } },
-            run: () => ({ ...state }),
-          },
-          'k8s/scale': {
-            plan: input => ({
-              changes: [{ action: 'update', to: input.replicas }],
-              objectCount: 1,
-            }),
-            run: input => {
-              state.replicas = input.replicas as number;
-              return { ...state };
-            },
-            snapshot: () => ({ ...state }),
-          },
-        },
-        planDigest,
-      );
-      const events = new ExecutionEvents(store);
-      const worker = new ExecutionWorker({
-        store,
-        logger: mockServices.logger.mock(),
+      const engine = await createSignedEngine(knex, 'tamper-test');
+      ({ store, signer, provenance: service } = engine);
+      const worker = startEngineWorker({
+        ...engine,
+        tools: new InProcessToolInvoker(
+          replicaTools({ replicas: 1 }, { snapshots: true }),
+          planDigest,
+        ),
         workerId: 'w',
-        runner: new ExecutionRunner({
-          store,
-          events,
-          tools: invoker,
-          blastRadius: stepDeclaredBlastRadius,
-          logger: mockServices.logger.mock(),
-          workerId: 'w',
-          defaultStepTimeoutMs: 10_000,
-        }),
         settings: {
           concurrency: 4,
           leaseMs: 5000,
@@ -167,37 +114,20 @@ describe.each(databases.eachSupportedId())(
           watchMs: 50,
         },
       });
-      const manager = new ExecutionManager({
-        store,
-        events,
-        wake: () => worker.wake(),
-        approvalTtlMs: 60_000,
-      });
-      worker.start();
+      const manager = engineManager(engine, () => worker.wake());
       ids = [];
       for (let i = 0; i < 4; i++) {
         const execution = await manager.create({
           runbook,
-          runbookRef: 'runbook:default/scale',
-          entity: {
-            apiVersion: 'backstage.io/v1alpha1',
-            kind: 'Component',
-            metadata: { name: 'checkout', namespace: 'default' },
-            spec: { owner: 'group:default/team-checkout' },
-          },
-          entityRef: 'component:default/checkout',
+          entity: checkoutEntity,
           parameters: { replicas: i + 2 },
           requester: 'user:default/alice',
           mode: i % 2 === 0 ? 'execute' : 'dry-run',
-        } as any);
+        });
         ids.push(execution.id);
       }
-      const deadline = Date.now() + 30_000;
       for (const id of ids) {
-        while ((await store.getExecution(id)).status !== 'succeeded') {
-          if (Date.now() > deadline) throw new Error(`${id} did not finish`);
-          await new Promise(r => setTimeout(r, 20));
-        }
+        await waitForExecution(store, id, ['succeeded'], 30_000);
       }
       await worker.stop({ graceMs: 100 });
     });
@@ -261,9 +191,7 @@ describe.each(databases.eachSupportedId())(
       for (const id of ids) original.set(id, await rowsOf(id));
       const [a, b] = ids;
       const n = original.get(a)!.length; // 5
-      const attacker = new KeyPairSigner(
-        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-      );
+      const attacker = new KeyPairSigner(newSigningKey().privateKey);
       const outcomes: Array<{
         level: string;
         kind: string;

@@ -1,141 +1,50 @@
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import request from 'supertest';
-import { inProcessToolsModule } from '../__testUtils__/tools';
-import { runbooksPlugin } from '../plugin';
+import {
+  requestExecution,
+  startRunbooksTestBackend,
+  waitForStatus,
+} from '../__testUtils__/backend';
+import {
+  checkoutEntity,
+  replicasParameter,
+  replicaTools,
+  runbookEntity,
+  scaleRunbookEntity,
+  scaleStep,
+} from '../__testUtils__/fixtures';
 
 jest.setTimeout(30_000);
 
 const alice = mockCredentials.user.header('user:default/alice');
 const bob = mockCredentials.user.header('user:default/bob');
 
-const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: {
-    name: 'checkout',
-    namespace: 'default',
-    annotations: { 'backstage.io/kubernetes-id': 'checkout' },
-  },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
+const scale = scaleRunbookEntity();
 
-const scale: Entity = {
-  apiVersion: 'runbooks.backstage.io/v1alpha1',
-  kind: 'Runbook',
-  metadata: { name: 'scale', namespace: 'default' },
-  spec: {
-    owner: 'group:default/sre',
-    appliesTo: { entities: ['component:default/checkout'] },
-    parameters: { replicas: { type: 'integer', minimum: 1, maximum: 20 } },
-    steps: [
-      { id: 'read', tool: 'k8s/get', mutates: false },
-      {
-        id: 'scale',
-        tool: 'k8s/scale',
-        mutates: true,
-        dryRun: true,
-        input: { replicas: '${{ parameters.replicas }}' },
-      },
-    ],
-  },
-};
+const gated = runbookEntity('gated', {
+  parameters: replicasParameter,
+  steps: [{ ...scaleStep, approval: 'always' }],
+});
 
-const gated: Entity = {
-  ...scale,
-  metadata: { name: 'gated', namespace: 'default' },
-  spec: {
-    ...(scale.spec as object),
-    steps: [
-      {
-        id: 'scale',
-        tool: 'k8s/scale',
-        mutates: true,
-        dryRun: true,
-        approval: 'always',
-        input: { replicas: '${{ parameters.replicas }}' },
-      },
-    ],
-  },
-};
-
-const withSecret: Entity = {
-  apiVersion: 'runbooks.backstage.io/v1alpha1',
-  kind: 'Runbook',
-  metadata: { name: 'with-secret', namespace: 'default' },
-  spec: {
-    owner: 'group:default/sre',
-    appliesTo: { entities: ['component:default/checkout'] },
-    parameters: { token: { type: 'string', secret: true, minLength: 8 } },
-    steps: [
-      {
-        id: 'read',
-        tool: 'k8s/get',
-        mutates: false,
-        input: { header: 'Bearer ${{ parameters.token }}' },
-      },
-    ],
-  },
-};
+const withSecret = runbookEntity('with-secret', {
+  parameters: { token: { type: 'string', secret: true, minLength: 8 } },
+  steps: [
+    {
+      id: 'read',
+      tool: 'k8s/get',
+      mutates: false,
+      input: { header: 'Bearer ${{ parameters.token }}' },
+    },
+  ],
+});
 
 async function startBackend() {
   const state = { replicas: 2 };
-  const { module: tools, invoker } = inProcessToolsModule({
-    'k8s/get': {
-      description: { annotations: { readOnlyHint: true } },
-      run: () => ({ ...state }),
-    },
-    'k8s/scale': {
-      plan: input => ({
-        changes: [{ action: 'update', to: input.replicas }],
-        objectCount: 1,
-      }),
-      run: input => {
-        state.replicas = input.replicas as number;
-        return { ...state };
-      },
-    },
+  const { server, invoker } = await startRunbooksTestBackend({
+    entities: [checkoutEntity, scale, gated, withSecret],
+    tools: replicaTools(state),
   });
-  const backend = await startTestBackend({
-    features: [
-      runbooksPlugin,
-      tools,
-      catalogServiceMock.factory({
-        entities: [checkout, scale, gated, withSecret],
-      }),
-      mockServices.database.factory(),
-      mockServices.rootConfig.factory({
-        data: {
-          runbooks: { engine: { pollIntervalMs: 50, killSwitchCheckMs: 50 } },
-        },
-      }),
-    ],
-  });
-  return { server: backend.server, state, invoker };
-}
-
-async function waitForStatus(server: any, id: string, statuses: string[]) {
-  for (let i = 0; i < 200; i++) {
-    const res = await request(server)
-      .get(`/api/runbooks/executions/${id}`)
-      .set('Authorization', alice);
-    if (statuses.includes(res.body.execution.status)) return res.body;
-    await new Promise(r => setTimeout(r, 25));
-  }
-  throw new Error(`execution ${id} never reached ${statuses}`);
-}
-
-/** Asks for an execution as alice. */
-function requestExecution(server: any, body: object) {
-  return request(server)
-    .post('/api/runbooks/executions')
-    .set('Authorization', alice)
-    .send(body);
+  return { server, state, invoker };
 }
 
 /** Reads an execution's event stream until the server ends it. */
