@@ -361,63 +361,88 @@ export class ExecutionStore {
   }
 
   /**
-   * Signs and appends the statement of a step's current record (inside the write's transaction):
-   * the step and the chain's head in one query, its approvals only when it asked for any.
+   * A step as stored, with the head of its execution's chain and whether anyone decided on it, in
+   * one query.
    */
-  private async attestStep(
-    tx: Knex.Transaction,
-    executionId: string,
-    stepIndex: number,
-  ): Promise<StatementRef | undefined> {
-    const execution = await this.executionForStatement(tx, executionId);
+  private async stepWithHead(db: Knex, executionId: string, stepIndex: number) {
     const row:
       | (RawStepRunRow & {
           head_seq: number | null;
           head_digest: string | null;
           decisions: number | string;
         })
-      | undefined = await tx('step_runs as s')
+      | undefined = await db('step_runs as s')
       .where({ 's.execution_id': executionId, 's.step_index': stepIndex })
       .select(
         's.*',
-        tx.raw(
+        db.raw(
           '(SELECT seq FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_seq',
         ),
-        tx.raw(
+        db.raw(
           '(SELECT statement_digest FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_digest',
         ),
-        tx.raw(
+        db.raw(
           '(SELECT COUNT(*) FROM approvals WHERE execution_id = s.execution_id AND step_index = s.step_index) AS decisions',
         ),
       )
       .first();
-    if (!row) return undefined; // no such step: nothing ended
+    if (!row) return undefined;
     const {
       head_seq: headSeq,
       head_digest: headDigest,
       decisions,
-      ...stepRow
+      ...step
     } = row;
-    const step = stepFromRow(stepRow as RawStepRunRow);
-    const approvals =
-      Number(decisions) > 0
-        ? (
-            await tx<RawApprovalRow>('approvals')
-              .where({
-                execution_id: executionId,
-                step_index: stepIndex,
-                attempt: step.attempt,
-              })
-              .orderBy('created_at')
-          ).map(approvalFromRow)
-        : [];
-    const signed = await this.provenance!.step({
+    return {
+      step: step as RawStepRunRow,
+      sequence: headSeq === null ? 1 : Number(headSeq) + 1,
+      previous: headDigest,
+      decided: Number(decisions) > 0,
+    };
+  }
+
+  /** Signs the statement of a step record, with the decisions on its attempt. */
+  private async signStep(
+    db: Knex,
+    execution: Execution,
+    step: StepRun,
+    head: { sequence: number; previous: string | null; decided: boolean },
+  ): Promise<SignedStatement> {
+    const approvals = head.decided
+      ? (
+          await db<RawApprovalRow>('approvals')
+            .where({
+              execution_id: execution.id,
+              step_index: step.stepIndex,
+              attempt: step.attempt,
+            })
+            .orderBy('created_at')
+        ).map(approvalFromRow)
+      : [];
+    return this.provenance!.step({
       execution,
       step,
       approvals,
-      sequence: headSeq === null ? 1 : Number(headSeq) + 1,
-      previous: headDigest,
+      sequence: head.sequence,
+      previous: head.previous,
     });
+  }
+
+  /** Signs and appends the statement of a step's current record (inside the write's transaction). */
+  private async attestStep(
+    tx: Knex.Transaction,
+    executionId: string,
+    stepIndex: number,
+  ): Promise<StatementRef | undefined> {
+    const execution = await this.executionForStatement(tx, executionId);
+    const head = await this.stepWithHead(tx, executionId, stepIndex);
+    if (!head) return undefined; // no such step: nothing ended
+    const signed = await this.signStep(
+      tx,
+      execution,
+      stepFromRow(head.step),
+      head,
+    );
     return this.insertStatement(tx, executionId, signed);
   }
 
@@ -901,55 +926,12 @@ export class ExecutionStore {
   ): Promise<number | undefined> {
     return retryOnSequenceClash(async () => {
       const execution = await this.executionForStatement(this.db, executionId);
-      const current:
-        | (RawStepRunRow & {
-            head_seq: number | null;
-            head_digest: string | null;
-            decisions: number | string;
-          })
-        | undefined = await this.db('step_runs as s')
-        .where({ 's.execution_id': executionId, 's.step_index': stepIndex })
-        .select(
-          's.*',
-          this.db.raw(
-            '(SELECT seq FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_seq',
-          ),
-          this.db.raw(
-            '(SELECT statement_digest FROM execution_statements WHERE execution_id = s.execution_id ORDER BY seq DESC LIMIT 1) AS head_digest',
-          ),
-          this.db.raw(
-            '(SELECT COUNT(*) FROM approvals WHERE execution_id = s.execution_id AND step_index = s.step_index) AS decisions',
-          ),
-        )
-        .first();
+      const current = await this.stepWithHead(this.db, executionId, stepIndex);
       if (!current) throw lost();
-      const {
-        head_seq: headSeq,
-        head_digest: headDigest,
-        decisions,
-        ...before
-      } = current;
+      const before = current.step;
       const row = stepPatchToRow(patch);
       const step = stepFromRow({ ...before, ...row } as RawStepRunRow);
-      const approvals =
-        Number(decisions) > 0
-          ? (
-              await this.db<RawApprovalRow>('approvals')
-                .where({
-                  execution_id: executionId,
-                  step_index: stepIndex,
-                  attempt: step.attempt,
-                })
-                .orderBy('created_at')
-            ).map(approvalFromRow)
-          : [];
-      const signed = await this.provenance!.step({
-        execution,
-        step,
-        approvals,
-        sequence: headSeq === null ? 1 : Number(headSeq) + 1,
-        previous: headDigest,
-      });
+      const signed = await this.signStep(this.db, execution, step, current);
       const columns = Object.keys(row);
       const now = new Date();
       const result = await this.db.raw(
