@@ -287,6 +287,14 @@ export interface GateWrite {
   duplicate?: boolean;
 }
 
+/** Which page of executions to read, and what the reader may see. */
+export interface ExecutionPageOptions {
+  limit?: number;
+  cursor?: string;
+  /** What the reader may see, from a conditional permission decision. */
+  visible?: PermissionCriteria<ExecutionCondition>;
+}
+
 /** A page of executions and the cursor of the next page. */
 export interface ExecutionPage {
   items: Execution[];
@@ -608,22 +616,19 @@ export class ExecutionStore {
     return executionFromRow(row);
   }
 
+  /** The executions a reader may see (all without a conditional decision). */
+  private visibleExecutions(visible?: PermissionCriteria<ExecutionCondition>) {
+    const query = this.db<RawExecutionRow>('executions');
+    return visible ? query.where(q => applyCriteria(q, visible)) : query;
+  }
+
   /** Executions, newest first, filtered, a page at a time. */
   async listExecutions(
     filter: ExecutionFilter,
-    options: {
-      limit?: number;
-      cursor?: string;
-      /** What the reader may see, from a conditional permission decision. */
-      visible?: PermissionCriteria<ExecutionCondition>;
-    } = {},
+    options: ExecutionPageOptions = {},
   ): Promise<ExecutionPage> {
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
-    let query = this.db<RawExecutionRow>('executions');
-    if (options.visible) {
-      const visible = options.visible;
-      query = query.where(q => applyCriteria(q, visible));
-    }
+    let query = this.visibleExecutions(options.visible);
     if (filter.entityRef) query = query.where('entity_ref', filter.entityRef);
     if (filter.runbookRef)
       query = query.where('runbook_ref', filter.runbookRef);
@@ -678,21 +683,13 @@ export class ExecutionStore {
    */
   async listFinished(
     filter: { from: Date; to: Date; entityRef?: string },
-    options: {
-      limit?: number;
-      cursor?: string;
-      visible?: PermissionCriteria<ExecutionCondition>;
-    } = {},
+    options: ExecutionPageOptions = {},
   ): Promise<ExecutionPage> {
     const limit = Math.min(Math.max(options.limit ?? 200, 1), 1000);
-    let query = this.db<RawExecutionRow>('executions')
+    let query = this.visibleExecutions(options.visible)
       .whereIn('status', TERMINAL_STATUSES as ExecutionStatus[])
       .where('finished_at', '>=', filter.from)
       .where('finished_at', '<', filter.to);
-    if (options.visible) {
-      const visible = options.visible;
-      query = query.where(q => applyCriteria(q, visible));
-    }
     if (filter.entityRef) query = query.where('entity_ref', filter.entityRef);
     return this.keysetPage(query, 'finished_at', 'asc', limit, options.cursor);
   }
