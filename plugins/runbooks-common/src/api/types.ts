@@ -52,6 +52,12 @@ export interface EntityRunbook {
    * rejects, a mutating step on a tool without dry-run). A runbook with problems is not run.
    */
   toolProblems: RunbookToolProblemSummary[];
+  /** The alerts and words the runbook answers (the offline planner matches them). */
+  triggers?: Array<{
+    alert?: string;
+    labels?: Record<string, string>;
+    keywords?: string[];
+  }>;
 }
 
 /**
@@ -361,3 +367,97 @@ export const AUDIT_SUMMARY_COLUMNS = [
   'outcome',
   'statements',
 ] as const;
+
+/**
+ * The state of an agent's proposal: `pending` waits for a person to start or dismiss it,
+ * `started` became an execution, `refused` failed the same validation a person's request gets.
+ * @public
+ */
+export type ProposalStatus = 'pending' | 'started' | 'dismissed' | 'refused';
+
+/**
+ * Model usage recorded for an incident's planning call or an execution's summary.
+ * @public
+ */
+export interface ModelUsageResponse {
+  model: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * One runbook the agent proposed for an entity.
+ * @public
+ */
+export interface ProposalResponse {
+  id: string;
+  incidentId: string;
+  entityRef: string;
+  runbookRef: string;
+  runbookTitle?: string;
+  /** The proposed parameters; secret values are masked. */
+  parameters: Record<string, unknown>;
+  /** The planner's reason, as text to show (never markup). */
+  rationale: string;
+  planner: string;
+  status: ProposalStatus;
+  /** Why validation refused the proposal (status `refused`). */
+  refusal?: string;
+  /** The execution it became (status `started`). */
+  executionId?: string;
+  /** Who submitted the incident (a user, or the service that sent an alert). */
+  createdBy: string;
+  createdAt: string;
+  decidedBy?: string;
+  decidedAt?: string;
+}
+
+/**
+ * An incident the agent planned for, with what it proposed.
+ * @public
+ */
+export interface IncidentResponse {
+  id: string;
+  source: string;
+  /** The entity the incident was resolved to; absent when none matched. */
+  entityRef?: string;
+  title: string;
+  planner: string;
+  /** Why nothing was proposed, or why no entity matched. */
+  noAction?: string;
+  usage?: ModelUsageResponse;
+  createdBy: string;
+  createdAt: string;
+  proposals: ProposalResponse[];
+}
+
+/**
+ * Response of `GET /proposals`.
+ * @public
+ */
+export interface ProposalListResponse {
+  items: ProposalResponse[];
+}
+
+/**
+ * Body of `POST /entities/:kind/:namespace/:name/ask`: free text or a pasted alert.
+ * @public
+ */
+export interface AgentAskRequest {
+  text: string;
+  logs?: string[];
+}
+
+/**
+ * Response of `GET /executions/:id/summary`: a readable account of an execution, with no secrets.
+ * @public
+ */
+export interface ExecutionSummaryResponse {
+  executionId: string;
+  /** Markdown. */
+  text: string;
+  by: 'template' | 'model';
+  usage?: ModelUsageResponse;
+  createdAt: string;
+}

@@ -61,6 +61,59 @@ describe('compileParameterSchema', () => {
     expect(failedPaths).toEqual(expect.arrayContaining(paths));
   });
 
+  it('binds a parameter whose default comes from the entity to that value', () => {
+    const result = schema.safeParse({
+      deployment: 'kube-dns',
+      replicas: 2,
+      reason: 'load spike',
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]).toMatchObject({
+      path: ['deployment'],
+      message: expect.stringContaining(
+        'is bound to the entity: it must be "checkout"',
+      ),
+    });
+    // giving the entity's own value is the same as leaving it out
+    expect(
+      schema.parse({
+        deployment: 'checkout',
+        replicas: 2,
+        reason: 'load spike',
+      }).deployment,
+    ).toBe('checkout');
+  });
+
+  it('lets an overridable parameter take another value than the entity default', () => {
+    const free = compileParameterSchema(
+      { deployment: { ...definitions.deployment, overridable: true } },
+      { defaults: { deployment: 'checkout' } },
+    );
+    expect(free.parse({ deployment: 'checkout-canary' })).toEqual({
+      deployment: 'checkout-canary',
+    });
+    // a literal default never binds
+    const literal = compileParameterSchema(
+      { timeout: definitions.timeout },
+      { defaults: { timeout: '5m' } },
+    );
+    expect(literal.parse({ timeout: '1m' })).toEqual({ timeout: '1m' });
+  });
+
+  it('refuses any value of a bound parameter when the entity lacks its annotation (fails closed)', () => {
+    const bare = compileParameterSchema(
+      { namespace: { ...definitions.deployment } },
+      { defaults: resolveParameterDefaults(definitions, { metadata: {} }) },
+    );
+    for (const given of [{ namespace: 'kube-system' }, {}]) {
+      const result = bare.safeParse(given);
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0].message).toContain(
+        'this entity has no valid value there',
+      );
+    }
+  });
+
   it('has no default when the entity lacks the annotation', () => {
     const bare = compileParameterSchema(definitions, {
       defaults: resolveParameterDefaults(definitions, {
@@ -130,6 +183,7 @@ describe('parametersToJsonSchema', () => {
           'x-runbooks-format': 'k8s-name',
           pattern: FORMAT_PATTERNS['k8s-name'],
           default: 'checkout',
+          const: 'checkout',
         },
         replicas: { type: 'integer', minimum: 1, maximum: 20 },
         timeout: {

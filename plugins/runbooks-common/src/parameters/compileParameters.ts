@@ -28,6 +28,39 @@ function isLiteralDefault(def: ParameterDefinition): boolean {
   );
 }
 
+/**
+ * A parameter whose default comes from the entity (`${{ entity… }}`) is bound to the entity the
+ * execution targets, unless it is `overridable`: a request cannot point it at another namespace,
+ * deployment or host group than the entity's own.
+ */
+function isEntityBound(
+  name: string,
+  def: ParameterDefinition,
+  options: CompileParametersOptions,
+): boolean {
+  return (
+    !isLiteralDefault(def) &&
+    def.default !== undefined &&
+    !def.overridable &&
+    options.defaults?.[name] !== undefined
+  );
+}
+
+/** A parameter bound to the entity whose entity value is missing or invalid. */
+function isUnresolvedBinding(
+  name: string,
+  def: ParameterDefinition,
+  options: CompileParametersOptions,
+): boolean {
+  return (
+    !!options.defaults &&
+    !isLiteralDefault(def) &&
+    def.default !== undefined &&
+    !def.overridable &&
+    options.defaults[name] === undefined
+  );
+}
+
 function defaultFor(
   name: string,
   def: ParameterDefinition,
@@ -100,8 +133,25 @@ export function compileParameterSchema(
 ): z.ZodObject<Record<string, z.ZodType>> {
   const shape: Record<string, z.ZodType> = {};
   for (const [name, def] of Object.entries(definitions)) {
-    const value = compileValue(def);
+    if (isUnresolvedBinding(name, def, options)) {
+      // fail closed: an entity without the value cannot have one chosen for it by a request
+      shape[name] = z.any().superRefine((_, ctx) =>
+        ctx.addIssue({
+          code: 'custom',
+          message: `comes from the entity (${def.default}), and this entity has no valid value there; add it to the entity (or mark the parameter overridable) before running this runbook on it`,
+        }),
+      );
+      continue;
+    }
     const fallback = defaultFor(name, def, options);
+    const bound = isEntityBound(name, def, options);
+    const value = bound
+      ? compileValue(def).refine(v => v === fallback, {
+          message: `is bound to the entity: it must be ${JSON.stringify(
+            fallback,
+          )} (from the entity); this runbook does not let it be changed`,
+        })
+      : compileValue(def);
     if (fallback !== undefined) {
       shape[name] = value.default(fallback as never);
     } else if (def.required === false) {
@@ -151,6 +201,7 @@ export function parametersToJsonSchema(
       prop['x-runbooks-secret'] = true;
     }
     const fallback = defaultFor(name, def, options);
+    if (isEntityBound(name, def, options)) prop.const = fallback;
     if (fallback !== undefined) {
       prop.default = fallback;
     } else if (def.required !== false) {

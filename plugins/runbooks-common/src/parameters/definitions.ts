@@ -46,6 +46,8 @@ export const parameterDefinitionSchema = z
     default: z.union([z.string(), z.number(), z.boolean()]).optional(),
     required: z.boolean().optional(),
     secret: z.boolean().optional(),
+    // a default taken from the entity binds the parameter to the entity unless this is set
+    overridable: z.boolean().optional(),
   })
   .strict();
 
