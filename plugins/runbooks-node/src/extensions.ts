@@ -1,4 +1,5 @@
 import { createExtensionPoint } from '@backstage/backend-plugin-api';
+import { RunbookPlanner } from './agent';
 import { OnCallProvider } from './oncall';
 import { ToolInvoker } from './tools';
 
@@ -36,4 +37,22 @@ export interface RunbooksOnCallExtensionPoint {
 export const runbooksOnCallExtensionPoint =
   createExtensionPoint<RunbooksOnCallExtensionPoint>({
     id: 'runbooks.onCall',
+  });
+
+/**
+ * Lets backend modules add planners the agent may use; `runbooks.agent.planner` picks one by id
+ * (by default the Anthropic planner when an API key is configured, the offline planner otherwise).
+ * @public
+ */
+export interface RunbooksPlannerExtensionPoint {
+  addPlanner(planner: RunbookPlanner): void;
+}
+
+/**
+ * The extension point for {@link RunbooksPlannerExtensionPoint}.
+ * @public
+ */
+export const runbooksPlannerExtensionPoint =
+  createExtensionPoint<RunbooksPlannerExtensionPoint>({
+    id: 'runbooks.planners',
   });

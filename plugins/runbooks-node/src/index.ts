@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export * from './agent';
 export * from './cli';
 export * from './extensions';
 export * from './files';
