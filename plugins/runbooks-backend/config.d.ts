@@ -2,6 +2,47 @@ export interface Config {
   /** Configuration of the runbooks plugin. */
   runbooks?: {
     /**
+     * The agent: chooses among the runbooks that apply to an entity for an incident and fills
+     * their parameters. It never runs anything: proposals are validated like a person's request.
+     */
+    agent?: {
+      /** The planner's id: `anthropic`, `offline`, or one a module added. Default: `anthropic` with an API key, else `offline`. */
+      planner?: string;
+      /** `suggest` (default): proposals wait for a person. `dry-run`: a valid proposal starts as a dry-run. */
+      mode?: 'suggest' | 'dry-run';
+      /** Proposals kept per incident; more are refused. Default 1. */
+      maxProposals?: number;
+      /** Recent executions of the entity given to the planner. Default 20. */
+      historyLimit?: number;
+      /** Time a planner may take, in milliseconds. Default 60000. */
+      planTimeoutMs?: number;
+      anthropic?: {
+        /**
+         * The Anthropic API key; without it the offline planner and template summaries are used.
+         * @visibility secret
+         */
+        apiKey?: string;
+        /** A base URL other than Anthropic's (a gateway, or a local stand-in for tests). */
+        baseUrl?: string;
+        /** The model. Default: a current Claude Sonnet. */
+        model?: string;
+        /** max_tokens of each call. Default 1024. */
+        maxTokens?: number;
+        /** Timeout of each call, in milliseconds. Default 30000. */
+        timeoutMs?: number;
+        /** Retries of a failed call. Default 2. */
+        maxRetries?: number;
+        /** Tokens of untrusted text (alert fields, logs, tool outputs) a call may carry. Default 2000. */
+        untrustedTokenBudget?: number;
+      };
+      intake?: {
+        /** An alert label whose value is the entity ref. Default `backstage_entity`. */
+        entityLabel?: string;
+        /** Alert label → entity annotation it must equal, to find the entity an alert is about. */
+        labelAnnotations?: { [label: string]: string };
+      };
+    };
+    /**
      * Signed provenance: every step that ends and every execution that ends is recorded by an
      * in-toto statement in a Sigstore bundle (DSSE), hash-chained per execution.
      */

@@ -2,6 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import {
   parseDuration,
@@ -12,7 +13,9 @@ import {
   McpToolPool,
   OnCallProvider,
   runbooksOnCallExtensionPoint,
+  runbooksPlannerExtensionPoint,
   readMcpToolsConfig,
+  RunbookPlanner,
   runbooksToolsExtensionPoint,
   ToolInvoker,
 } from '@runbooks/plugin-runbooks-node';
@@ -31,7 +34,18 @@ import {
   runbookExecutionRules,
   RunbooksAuthorizer,
 } from './permissions';
+import { registerRunbooksActions } from './actions';
 import { ApprovalEscalator, notificationsNotifier } from './approvals';
+import {
+  AgentService,
+  AgentStore,
+  AnthropicPlanner,
+  AnthropicSummariser,
+  anthropicClient,
+  OfflinePlanner,
+  readAgentConfig,
+  TemplateSummariser,
+} from './agent';
 import {
   ProvenanceService,
   readProvenanceKeys,
@@ -63,6 +77,19 @@ export const runbooksPlugin = createBackendPlugin({
         onCallProvider = provider;
       },
     });
+    const planners: RunbookPlanner[] = [];
+    env.registerExtensionPoint(runbooksPlannerExtensionPoint, {
+      addPlanner(planner) {
+        if (
+          ['offline', 'anthropic', ...planners.map(p => p.id)].includes(
+            planner.id,
+          )
+        ) {
+          throw new Error(`A runbooks planner '${planner.id}' already exists`);
+        }
+        planners.push(planner);
+      },
+    });
     env.registerExtensionPoint(runbooksToolsExtensionPoint, {
       addToolInvoker(invoker) {
         invokers.push(invoker);
@@ -84,6 +111,7 @@ export const runbooksPlugin = createBackendPlugin({
         lifecycle: coreServices.lifecycle,
         catalog: catalogServiceRef,
         notifications: notificationService,
+        actionsRegistry: actionsRegistryServiceRef,
       },
       async init(deps) {
         const { config, logger, database, scheduler, lifecycle } = deps;
@@ -255,6 +283,72 @@ export const runbooksPlugin = createBackendPlugin({
           await pool.close();
         });
 
+        const agentConfig = readAgentConfig(config);
+        const model = agentConfig.anthropic
+          ? anthropicClient(agentConfig.anthropic)
+          : undefined;
+        const available: RunbookPlanner[] = [
+          ...planners,
+          new OfflinePlanner(),
+          ...(agentConfig.anthropic
+            ? [new AnthropicPlanner(agentConfig.anthropic, model)]
+            : []),
+        ];
+        const plannerId =
+          agentConfig.planner ??
+          (agentConfig.anthropic ? 'anthropic' : 'offline');
+        const planner = available.find(p => p.id === plannerId);
+        if (!planner) {
+          throw new Error(
+            `runbooks.agent.planner is '${plannerId}', but the planners are ${available
+              .map(p => p.id)
+              .join(', ')}${
+              plannerId === 'anthropic'
+                ? ' (the Anthropic planner needs runbooks.agent.anthropic.apiKey)'
+                : ''
+            }`,
+          );
+        }
+        logger.info(
+          `Runbooks agent: planner '${planner.id}'${
+            planner.id === 'anthropic'
+              ? ` (model ${agentConfig.anthropic!.model})`
+              : ''
+          }, proposals ${
+            agentConfig.settings.mode === 'dry-run'
+              ? 'start as dry-runs'
+              : 'wait for a person'
+          }`,
+        );
+        const runbookCatalog = new RunbookCatalog(deps.catalog, logger, tools);
+        const agent = new AgentService({
+          runbookCatalog,
+          store,
+          agentStore: await AgentStore.create({ database }),
+          manager,
+          events,
+          authorizer,
+          planner,
+          summariser:
+            agentConfig.anthropic && model
+              ? new AnthropicSummariser(agentConfig.anthropic, model, e =>
+                  logger.warn(`Summary by the model failed: ${e.message}`),
+                )
+              : new TemplateSummariser(),
+          logger: logger.child({ component: 'agent' }),
+          settings: agentConfig.settings,
+        });
+
+        // the same agent, permissions and gates for AI clients (through the MCP actions backend)
+        registerRunbooksActions({
+          actionsRegistry: deps.actionsRegistry,
+          runbookCatalog,
+          agent,
+          store,
+          authorizer,
+          userInfo: deps.userInfo,
+        });
+
         deps.httpRouter.use(
           await createRouter({
             logger,
@@ -262,12 +356,17 @@ export const runbooksPlugin = createBackendPlugin({
             userInfo: deps.userInfo,
             authorizer,
             onCall: ownerRef => onCall.getOnCall(ownerRef, new Date()),
-            runbookCatalog: new RunbookCatalog(deps.catalog, logger, tools),
+            runbookCatalog,
             toolServers: () => pool.statuses(),
             store,
             events,
             manager,
             provenance,
+            agent: {
+              service: agent,
+              intake: agentConfig.intake,
+              catalog: deps.catalog,
+            },
           }),
         );
       },

@@ -422,7 +422,8 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
       }),
     );
     await store.appendEvent(created.id, 'note', {});
-    // the provenance migration, then the approvals migration
+    // the agent migration, the provenance migration, then the approvals migration
+    await knex.migrate.down({ directory: migrations });
     await knex.migrate.down({ directory: migrations });
     await knex.migrate.down({ directory: migrations });
     expect(

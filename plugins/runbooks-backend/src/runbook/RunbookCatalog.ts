@@ -225,5 +225,6 @@ export function describeRunbook(
     mutatingSteps: mutating.length,
     approval,
     toolProblems,
+    triggers: runbook.spec.triggers ?? [],
   };
 }

@@ -9,7 +9,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { ResourcePermission } from '@backstage/plugin-permission-common';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
-import { InputError } from '@backstage/errors';
+import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   ApprovalGateResponse,
   ApprovalResponse,
@@ -46,6 +46,17 @@ const approval = (a: Approval): ApprovalResponse => ({
 });
 import { RunbookCatalog } from '../runbook';
 import {
+  AgentCaller,
+  AgentConfig,
+  AgentService,
+  alertmanagerIncidents,
+  alertmanagerPayload,
+  genericAlert,
+  genericIncident,
+  resolveIncidentEntity,
+} from '../agent';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import {
   csvLine,
   ProvenanceService,
   SUMMARY_COLUMNS,
@@ -70,6 +81,12 @@ export interface RouterOptions {
   toolServers?: () => McpServerStatus[];
   /** Verifies signed records and serves them for export. */
   provenance: ProvenanceService;
+  /** The agent, its intake settings and the catalog to resolve alerts to entities. */
+  agent: {
+    service: AgentService;
+    intake: AgentConfig['intake'];
+    catalog: CatalogService;
+  };
 }
 
 const entityParams = z.object({
@@ -132,6 +149,28 @@ const decisionBody = z
   })
   .strict();
 
+const askBody = z
+  .object({
+    text: z.string().trim().min(3).max(20_000),
+    logs: z.array(z.string().max(100_000)).max(20).optional(),
+  })
+  .strict();
+
+const startProposalBody = z
+  .object({ mode: z.enum(['dry-run', 'execute']).default('dry-run') })
+  .strict();
+
+const proposalsQuery = z
+  .object({
+    entityRef: z.string().min(1),
+    status: z
+      .string()
+      .transform(s => s.split(',').filter(Boolean))
+      .pipe(z.array(z.enum(['pending', 'started', 'dismissed', 'refused'])))
+      .optional(),
+  })
+  .strict();
+
 const killSwitchBody = z
   .object({
     scope: z.enum(['global', 'entity', 'runbook', 'execution']),
@@ -169,7 +208,8 @@ export async function createRouter(
   } = options;
   const streamPollMs = options.streamPollMs ?? 500;
   const router = Router();
-  router.use(express.json());
+  // incidents carry alert text and logs: room for them, within what the schemas accept
+  router.use(express.json({ limit: '2mb' }));
 
   const user = async (req: express.Request) => {
     const credentials = await httpAuth.credentials(req, { allow: ['user'] });
@@ -531,6 +571,125 @@ export async function createRouter(
       );
     });
   }
+
+  /** Who submits an incident: a person, or a service such as Alertmanager (static token). */
+  const caller = async (req: express.Request): Promise<AgentCaller> => {
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    if (credentials.principal.type === 'user') {
+      const info = await userInfo.getUserInfo(credentials);
+      return { credentials, ref: info.userEntityRef, isUser: true };
+    }
+    return {
+      credentials,
+      ref: `service:${(credentials.principal as { subject: string }).subject}`,
+      isUser: false,
+    };
+  };
+  const { agent } = options;
+
+  router.post('/incidents/alertmanager', async (req, res) => {
+    const who = await caller(req);
+    const payload = await parse(
+      alertmanagerPayload,
+      req.body,
+      'Alertmanager webhook payload',
+    );
+    const incidents = [];
+    for (const { incident, dedupeKey } of alertmanagerIncidents(payload)) {
+      const target = await resolveIncidentEntity(
+        incident,
+        undefined,
+        agent.intake,
+        agent.catalog,
+        who.credentials,
+      );
+      incidents.push(
+        await agent.service.handleIncident(
+          incident,
+          { ...target, dedupeKey },
+          who,
+        ),
+      );
+    }
+    res.status(201).json({ incidents });
+  });
+
+  router.post('/incidents', async (req, res) => {
+    const who = await caller(req);
+    const alert = await parse(genericAlert, req.body, 'alert');
+    const incident = genericIncident(alert);
+    const target = await resolveIncidentEntity(
+      incident,
+      alert.entityRef,
+      agent.intake,
+      agent.catalog,
+      who.credentials,
+    );
+    res
+      .status(201)
+      .json(await agent.service.handleIncident(incident, target, who));
+  });
+
+  router.post('/entities/:kind/:namespace/:name/ask', async (req, res) => {
+    const who = await caller(req);
+    if (!who.isUser)
+      throw new NotAllowedError('Asking the agent is for people');
+    const params = await parse(entityParams, req.params, 'entity reference');
+    const body = await parse(askBody, req.body, 'question');
+    const entity = await runbookCatalog.getEntity(
+      stringifyEntityRef(params),
+      who.credentials,
+    );
+    res
+      .status(201)
+      .json(
+        await agent.service.handleIncident(
+          { source: 'ask', text: body.text, logs: body.logs },
+          { entityRef: stringifyEntityRef(entity) },
+          who,
+        ),
+      );
+  });
+
+  router.get('/proposals', async (req, res) => {
+    const who = await caller(req);
+    const query = await parse(proposalsQuery, req.query, 'query');
+    const items = await agent.service.listProposals(
+      query.entityRef,
+      who,
+      query.status,
+    );
+    res.json({ items });
+  });
+
+  router.post('/proposals/:id/start', async (req, res) => {
+    const who = await caller(req);
+    const body = await parse(startProposalBody, req.body ?? {}, 'request');
+    const { execution } = await agent.service.startProposal(
+      req.params.id,
+      body.mode,
+      who,
+    );
+    res.status(201).json(execution);
+  });
+
+  router.post('/proposals/:id/dismiss', async (req, res) => {
+    const who = await caller(req);
+    res.json(await agent.service.dismissProposal(req.params.id, who));
+  });
+
+  router.get('/executions/:id/summary', async (req, res) => {
+    const credentials = await reader(req);
+    const execution = await permitted(
+      credentials,
+      req.params.id,
+      executionReadPermission,
+      'read',
+    );
+    res.json(await agent.service.summary(execution));
+  });
 
   router.get('/kill-switches', async (req, res) => {
     await reader(req);
