@@ -6,10 +6,16 @@ import {
 } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
+  AgentAskRequest,
   EntityRunbooksResponse,
   ExecutionDetailsResponse,
   ExecutionListResponse,
   ExecutionResponse,
+  ExecutionSummaryResponse,
+  IncidentResponse,
+  ProposalListResponse,
+  ProposalResponse,
+  ProposalStatus,
 } from '@runbooks/plugin-runbooks-common';
 
 /**
@@ -53,6 +59,25 @@ export interface RunbooksApi {
   ): Promise<ExecutionResponse>;
   /** Cancels an execution. */
   cancel(id: string): Promise<ExecutionResponse>;
+  /** Asks the agent which runbooks answer an incident on the entity; nothing starts by itself. */
+  ask(
+    entity: CompoundEntityRef,
+    body: AgentAskRequest,
+  ): Promise<IncidentResponse>;
+  /** The agent's proposals for an entity, newest first, optionally of some statuses only. */
+  listProposals(
+    entityRef: string,
+    status?: ProposalStatus[],
+  ): Promise<ProposalListResponse>;
+  /** Starts a pending proposal as an execution (409 when it is no longer pending). */
+  startProposal(
+    id: string,
+    mode: 'dry-run' | 'execute',
+  ): Promise<ExecutionResponse>;
+  /** Dismisses a pending proposal. */
+  dismissProposal(id: string): Promise<ProposalResponse>;
+  /** A readable account of an execution, as markdown. */
+  getExecutionSummary(id: string): Promise<ExecutionSummaryResponse>;
 }
 
 /**
@@ -89,13 +114,16 @@ export class RunbooksClient implements RunbooksApi {
     return response.json();
   }
 
+  private entityPath(entity: CompoundEntityRef): string {
+    return [entity.kind, entity.namespace, entity.name]
+      .map(encodeURIComponent)
+      .join('/');
+  }
+
   async getEntityRunbooks(
     entity: CompoundEntityRef,
   ): Promise<EntityRunbooksResponse> {
-    const path = [entity.kind, entity.namespace, entity.name]
-      .map(encodeURIComponent)
-      .join('/');
-    return this.request(`/entities/${path}/runbooks`);
+    return this.request(`/entities/${this.entityPath(entity)}/runbooks`);
   }
 
   async createExecution(
@@ -151,5 +179,44 @@ export class RunbooksClient implements RunbooksApi {
     return this.request(`/executions/${encodeURIComponent(id)}/cancel`, {
       method: 'POST',
     });
+  }
+
+  async ask(
+    entity: CompoundEntityRef,
+    body: AgentAskRequest,
+  ): Promise<IncidentResponse> {
+    return this.request(`/entities/${this.entityPath(entity)}/ask`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+  }
+
+  async listProposals(
+    entityRef: string,
+    status?: ProposalStatus[],
+  ): Promise<ProposalListResponse> {
+    const query = new URLSearchParams({ entityRef });
+    if (status?.length) query.set('status', status.join(','));
+    return this.request(`/proposals?${query}`);
+  }
+
+  async startProposal(
+    id: string,
+    mode: 'dry-run' | 'execute',
+  ): Promise<ExecutionResponse> {
+    return this.request(`/proposals/${encodeURIComponent(id)}/start`, {
+      method: 'POST',
+      body: JSON.stringify({ mode }),
+    });
+  }
+
+  async dismissProposal(id: string): Promise<ProposalResponse> {
+    return this.request(`/proposals/${encodeURIComponent(id)}/dismiss`, {
+      method: 'POST',
+    });
+  }
+
+  async getExecutionSummary(id: string): Promise<ExecutionSummaryResponse> {
+    return this.request(`/executions/${encodeURIComponent(id)}/summary`);
   }
 }

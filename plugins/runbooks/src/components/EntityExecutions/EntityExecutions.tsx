@@ -339,7 +339,7 @@ function ExecutionDetails(props: { id: string; onChange: () => void }) {
 export function EntityExecutions(props: {
   entityRef: string;
   /** Changes when a new execution was started here, to reload and open it. */
-  started?: ExecutionResponse;
+  started?: Pick<ExecutionResponse, 'id'>;
 }) {
   const api = useApi(runbooksApiRef);
   const [items, setItems] = useState<ExecutionResponse[]>([]);

@@ -10,7 +10,7 @@ import {
   entityRouteRef,
 } from '@backstage/plugin-catalog-react';
 import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
-import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { rest } from 'msw';
 import { setupServer } from 'msw/node';
 import { RunbooksClient, runbooksApiRef } from '../../api';
@@ -99,9 +99,13 @@ function renderTab() {
 
 describe('EntityRunbooksContent', () => {
   beforeEach(() => {
-    // the tab also lists the entity's recent executions; none unless a test says otherwise
+    // the tab also lists the entity's recent executions and the agent's pending proposals; none
+    // unless a test says otherwise
     server.use(
       rest.get(`${base}/executions`, (_req, res, ctx) =>
+        res(ctx.json({ items: [] })),
+      ),
+      rest.get(`${base}/proposals`, (_req, res, ctx) =>
         res(ctx.json({ items: [] })),
       ),
     );
@@ -227,6 +231,87 @@ describe('EntityRunbooksContent', () => {
     expect(
       screen.getByRole('button', { name: 'Download signed record' }),
     ).toBeInTheDocument();
+  });
+
+  it("shows the agent's pending proposals and opens the execution one becomes", async () => {
+    const execution = {
+      id: 'e2',
+      runbookRef: 'runbook:default/scale-deployment',
+      runbookDigest: 'sha256:x',
+      entityRef: 'component:default/checkout',
+      parameters: { deployment: 'checkout', replicas: 4 },
+      requester: 'user:default/alice',
+      mode: 'dry-run',
+      status: 'queued',
+      currentStep: 0,
+      createdAt: '2026-11-28T02:00:00.000Z',
+      updatedAt: '2026-11-28T02:00:00.000Z',
+    };
+    let started = false;
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json(response)),
+      ),
+      rest.get(`${base}/proposals`, (req, res, ctx) =>
+        res(
+          ctx.json({
+            items:
+              started ||
+              req.url.searchParams.get('entityRef') !==
+                'component:default/checkout'
+                ? []
+                : [
+                    {
+                      id: 'p9',
+                      incidentId: 'i9',
+                      entityRef: 'component:default/checkout',
+                      runbookRef: 'runbook:default/scale-deployment',
+                      parameters: { deployment: 'checkout', replicas: 4 },
+                      rationale: 'CheckoutLatencyHigh fired',
+                      planner: 'offline',
+                      status: 'pending',
+                      createdBy: 'alertmanager',
+                      createdAt: '2026-11-28T01:59:00.000Z',
+                    },
+                  ],
+          }),
+        ),
+      ),
+      rest.post(`${base}/proposals/p9/start`, (_req, res, ctx) => {
+        started = true;
+        return res(ctx.status(201), ctx.json(execution));
+      }),
+      rest.get(`${base}/executions`, (_req, res, ctx) =>
+        res(ctx.json({ items: started ? [execution] : [] })),
+      ),
+      rest.get(`${base}/executions/e2`, (_req, res, ctx) =>
+        res(
+          ctx.json({
+            execution,
+            steps: [],
+            events: [],
+            approvals: [],
+            provenance: { status: 'open', statements: 0 },
+          }),
+        ),
+      ),
+    );
+    await renderTab();
+    const item = await screen.findByTestId('proposal-p9');
+    // the title comes from the runbook the tab already loaded
+    expect(item).toHaveTextContent('Scale a deployment within bounds');
+    expect(item).toHaveTextContent('replicas*: integer 1–20 = 4');
+    fireEvent.click(
+      within(item).getByRole('button', { name: 'Start dry-run' }),
+    );
+    expect(await screen.findByTestId('execution-e2')).toHaveTextContent(
+      'scale-deployment · dry-run · by alice',
+    );
+    expect(await screen.findByTestId('provenance-e2')).toHaveTextContent(
+      'Signed so far (0 statements)',
+    );
+    expect(screen.getByText('No pending proposals.')).toBeVisible();
   });
 
   it('explains how runbooks apply when none do', async () => {

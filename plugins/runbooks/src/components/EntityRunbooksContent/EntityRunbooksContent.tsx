@@ -21,6 +21,7 @@ import {
 import { useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { runbooksApiRef } from '../../api';
+import { AgentProposals } from '../AgentProposals';
 import { EntityExecutions } from '../EntityExecutions';
 import { RunRunbookDialog } from '../RunRunbookDialog';
 import { ParametersList } from './ParametersList';
@@ -87,7 +88,7 @@ export function EntityRunbooksContent() {
   const api = useApi(runbooksApiRef);
   const entityRef = getCompoundEntityRef(entity);
   const [running, setRunning] = useState<EntityRunbook>();
-  const [started, setStarted] = useState<ExecutionResponse>();
+  const [started, setStarted] = useState<Pick<ExecutionResponse, 'id'>>();
   const { value, loading, error } = useAsync(
     () => api.getEntityRunbooks(entityRef),
     [api, entityRef.kind, entityRef.namespace, entityRef.name],
@@ -134,6 +135,14 @@ export function EntityRunbooksContent() {
         columns={columns}
         data={value.items}
       />
+      <Box mt={2}>
+        <AgentProposals
+          entity={entityRef}
+          runbooks={value.items}
+          canExecute={value.canExecute}
+          onStarted={id => setStarted({ id })}
+        />
+      </Box>
       <Box mt={2}>
         <EntityExecutions
           entityRef={stringifyEntityRef(entity)}

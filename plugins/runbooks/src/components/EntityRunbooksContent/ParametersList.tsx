@@ -14,8 +14,20 @@ function describeType(schema: Record<string, unknown>): string {
   return parts.join(' ');
 }
 
-/** The typed parameters of a runbook, each as a chip with its type, default and description. */
-export function ParametersList(props: { runbook: EntityRunbook }) {
+const show = (value: unknown) =>
+  typeof value === 'object' && value !== null
+    ? JSON.stringify(value)
+    : String(value);
+
+/**
+ * The typed parameters of a runbook, each as a chip with its type, default (or the given value)
+ * and description.
+ */
+export function ParametersList(props: {
+  runbook: EntityRunbook;
+  /** Values to show instead of the defaults, such as a proposal's parameters. */
+  values?: Record<string, unknown>;
+}) {
   const schema = props.runbook.parametersSchema as {
     properties: Record<string, Record<string, unknown>>;
     required: string[];
@@ -29,8 +41,9 @@ export function ParametersList(props: { runbook: EntityRunbook }) {
       {names.map(name => {
         const prop = schema.properties[name];
         const required = schema.required.includes(name);
+        const value = props.values ? props.values[name] : prop.default;
         const label = `${name}${required ? '*' : ''}: ${describeType(prop)}${
-          prop.default !== undefined ? ` = ${String(prop.default)}` : ''
+          value !== undefined ? ` = ${show(value)}` : ''
         }`;
         return (
           <Tooltip key={name} title={String(prop.description ?? '')}>

@@ -1,0 +1,1 @@
+export { AgentProposals } from './AgentProposals';
