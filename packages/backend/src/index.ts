@@ -25,4 +25,7 @@ backend.add(import('@backstage/plugin-notifications-backend'));
 // runbooks
 backend.add(import('@runbooks/plugin-runbooks-backend'));
 
+// MCP: the actions of the plugins in backend.actions.pluginSources, as tools for AI clients
+backend.add(import('@backstage/plugin-mcp-actions-backend'));
+
 backend.start();

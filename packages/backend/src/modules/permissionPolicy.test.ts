@@ -220,6 +220,35 @@ const MATRIX: Array<{
     expect: { alice: 403, bob: 200, carol: 403, mallory: 403, anonymous: 401 },
   },
   {
+    // everyone signed in may report an incident; whether a proposal holds is the requester's permission
+    route: 'POST /incidents/alertmanager',
+    expect: { alice: 201, bob: 201, carol: 201, mallory: 201, anonymous: 401 },
+  },
+  {
+    route: 'POST /incidents',
+    expect: { alice: 201, bob: 201, carol: 201, mallory: 201, anonymous: 401 },
+  },
+  {
+    route: 'POST /entities/:kind/:namespace/:name/ask',
+    expect: { alice: 201, bob: 201, carol: 201, mallory: 201, anonymous: 401 },
+  },
+  {
+    route: 'GET /proposals',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
+  },
+  {
+    route: 'POST /proposals/:id/start',
+    expect: { alice: 201, bob: 403, carol: 403, mallory: 403, anonymous: 401 },
+  },
+  {
+    route: 'POST /proposals/:id/dismiss',
+    expect: { alice: 200, bob: 403, carol: 403, mallory: 403, anonymous: 401 },
+  },
+  {
+    route: 'GET /executions/:id/summary',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 403, anonymous: 401 },
+  },
+  {
     route: 'GET /kill-switches',
     expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
   },
@@ -353,6 +382,35 @@ describe('the demo permission policy', () => {
       canApprove: true,
     });
     const planDigestW = waiting.gate.planDigest;
+    // two proposals alice asked the (offline) agent for: one to start, one to dismiss
+    const ask = async () => {
+      const res = await api('alice').post(
+        '/entities/component/default/checkout/ask',
+        { text: 'checkout is stuck, please restart it' },
+      );
+      expect(res.body.proposals).toEqual([
+        expect.objectContaining({
+          status: 'pending',
+          runbookRef: 'runbook:default/restart-deployment',
+        }),
+      ]);
+      return res.body.proposals[0].id as string;
+    };
+    const P1 = await ask();
+    const P2 = await ask();
+    const alert = {
+      version: '4',
+      alerts: [
+        {
+          status: 'firing',
+          labels: {
+            alertname: 'KubeDeploymentReplicasMismatch',
+            deployment: 'checkout',
+            namespace: 'shop',
+          },
+        },
+      ],
+    };
     let killSwitchId: string | undefined;
 
     const call: Record<string, (user: User) => Promise<request.Response>> = {
@@ -388,6 +446,25 @@ describe('the demo permission policy', () => {
           decision: 'approved',
           planDigest: planDigestW,
         }),
+      'POST /incidents/alertmanager': u =>
+        api(u).post('/incidents/alertmanager', alert),
+      'POST /incidents': u =>
+        api(u).post('/incidents', {
+          entityRef: 'component:default/checkout',
+          alertName: 'KubeDeploymentReplicasMismatch',
+        }),
+      'POST /entities/:kind/:namespace/:name/ask': u =>
+        api(u).post('/entities/component/default/checkout/ask', {
+          text: 'restart checkout, it is stuck',
+        }),
+      'GET /proposals': u =>
+        api(u).get('/proposals?entityRef=component:default/checkout'),
+      'POST /proposals/:id/start': u =>
+        api(u).post(`/proposals/${P1}/start`, { mode: 'dry-run' }),
+      'POST /proposals/:id/dismiss': u =>
+        api(u).post(`/proposals/${P2}/dismiss`),
+      'GET /executions/:id/summary': u =>
+        api(u).get(`/executions/${D}/summary`),
       'GET /kill-switches': u => api(u).get('/kill-switches'),
       'POST /kill-switches': u =>
         api(u).post('/kill-switches', {
@@ -425,6 +502,19 @@ describe('the demo permission policy', () => {
           if (listsD !== (user !== 'mallory')) {
             failures.push(
               `GET /audit/summary as ${user} ${listsD ? 'lists' : 'misses'} D`,
+            );
+          }
+        }
+        if (
+          row.route === 'POST /incidents/alertmanager' &&
+          res.status === 201
+        ) {
+          // the proposal holds only for a requester who may run runbooks on checkout
+          const [proposal] = res.body.incidents[0].proposals;
+          const expected = user === 'alice' ? 'pending' : 'refused';
+          if (proposal?.status !== expected) {
+            failures.push(
+              `the alert's proposal for ${user} is ${proposal?.status}, expected ${expected}`,
             );
           }
         }
