@@ -10,6 +10,21 @@ export const checkoutEntity: Entity = {
   spec: { type: 'service', owner: 'team-checkout' },
 };
 
+/** checkout as a Kubernetes service: deployment `checkout` in namespace `shop`. */
+export const kubernetesCheckoutEntity: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name: 'checkout',
+    namespace: 'default',
+    annotations: {
+      'backstage.io/kubernetes-id': 'checkout',
+      'backstage.io/kubernetes-namespace': 'shop',
+    },
+  },
+  spec: { type: 'service', owner: 'team-checkout' },
+};
+
 /** A Runbook entity in the default namespace, owned by group:default/sre, for checkout. */
 export function runbookEntity(
   name: string,

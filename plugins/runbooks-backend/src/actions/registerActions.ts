@@ -8,7 +8,10 @@ import {
 import { ActionsRegistryService } from '@backstage/backend-plugin-api/alpha';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotAllowedError } from '@backstage/errors';
-import { executionReadPermission } from '@runbooks/plugin-runbooks-common';
+import {
+  EXECUTION_STATUS_VALUES,
+  executionReadPermission,
+} from '@runbooks/plugin-runbooks-common';
 import { AgentCaller, AgentService } from '../agent';
 import { ExecutionStore } from '../engine';
 import { RunbooksAuthorizer } from '../permissions';
@@ -24,16 +27,6 @@ export interface RunbooksActionsOptions {
   authorizer: RunbooksAuthorizer;
   userInfo: UserInfoService;
 }
-
-const EXECUTION_STATUSES = [
-  'queued',
-  'running',
-  'waiting-approval',
-  'needs-attention',
-  'succeeded',
-  'failed',
-  'cancelled',
-] as const;
 
 const STEP_STATUSES = [
   'pending',
@@ -278,7 +271,7 @@ This never runs anything for real: a valid proposal waits on the entity's Runboo
       output: z =>
         z.object({
           executionId: z.string(),
-          status: z.enum(EXECUTION_STATUSES),
+          status: z.enum(EXECUTION_STATUS_VALUES),
           statusMessage: z.string().optional(),
           runbookRef: z.string(),
           entityRef: z.string(),

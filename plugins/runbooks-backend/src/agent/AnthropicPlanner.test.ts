@@ -8,20 +8,14 @@ import {
   startRunbooksTestBackend,
   waitForStatus,
 } from '../__testUtils__/backend';
-import { newSigningKey, runbookEntity } from '../__testUtils__/fixtures';
+import {
+  kubernetesCheckoutEntity,
+  newSigningKey,
+  runbookEntity,
+} from '../__testUtils__/fixtures';
 
 const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: {
-    name: 'checkout',
-    namespace: 'default',
-    annotations: {
-      'backstage.io/kubernetes-id': 'checkout',
-      'backstage.io/kubernetes-namespace': 'shop',
-    },
-  },
-  spec: { type: 'service', owner: 'team-checkout' },
+  ...kubernetesCheckoutEntity,
   relations: [
     { type: 'dependencyOf', targetRef: 'component:default/storefront' },
   ],

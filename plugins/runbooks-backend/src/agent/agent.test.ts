@@ -1,5 +1,4 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
 import request from 'supertest';
 import {
   authorization,
@@ -7,21 +6,13 @@ import {
   startRunbooksTestBackend,
   waitForStatus,
 } from '../__testUtils__/backend';
-import { newSigningKey, runbookEntity } from '../__testUtils__/fixtures';
+import {
+  kubernetesCheckoutEntity,
+  newSigningKey,
+  runbookEntity,
+} from '../__testUtils__/fixtures';
 
-const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: {
-    name: 'checkout',
-    namespace: 'default',
-    annotations: {
-      'backstage.io/kubernetes-id': 'checkout',
-      'backstage.io/kubernetes-namespace': 'shop',
-    },
-  },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
+const checkout = kubernetesCheckoutEntity;
 
 const restart = runbookEntity('restart-deployment', {
   appliesTo: {

@@ -9,20 +9,9 @@ import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import request from 'supertest';
 import { runbooksPlugin } from '../plugin';
+import { kubernetesCheckoutEntity } from '../__testUtils__/fixtures';
 
-const checkout: Entity = {
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: {
-    name: 'checkout',
-    namespace: 'default',
-    annotations: {
-      'backstage.io/kubernetes-id': 'checkout',
-      'backstage.io/kubernetes-namespace': 'shop',
-    },
-  },
-  spec: { type: 'service', owner: 'team-checkout' },
-};
+const checkout = kubernetesCheckoutEntity;
 
 const website: Entity = {
   apiVersion: 'backstage.io/v1alpha1',

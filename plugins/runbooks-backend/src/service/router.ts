@@ -14,6 +14,7 @@ import {
   ApprovalGateResponse,
   ApprovalResponse,
   EntityRunbooksResponse,
+  EXECUTION_STATUS_VALUES,
   executionApprovePermission,
   executionCancelPermission,
   executionReadPermission,
@@ -95,16 +96,6 @@ const entityParams = z.object({
   name: z.string().min(1),
 });
 
-const statuses = [
-  'queued',
-  'running',
-  'waiting-approval',
-  'needs-attention',
-  'succeeded',
-  'failed',
-  'cancelled',
-] as const;
-
 const createBody = z
   .object({
     runbookRef: z.string().min(1),
@@ -122,7 +113,7 @@ const listQuery = z
     status: z
       .string()
       .transform(s => s.split(',').filter(Boolean))
-      .pipe(z.array(z.enum(statuses)))
+      .pipe(z.array(z.enum(EXECUTION_STATUS_VALUES)))
       .optional(),
     createdAfter: z.coerce.date().optional(),
     createdBefore: z.coerce.date().optional(),

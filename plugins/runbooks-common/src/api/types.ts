@@ -82,17 +82,24 @@ export interface EntityRunbooksResponse {
 }
 
 /**
+ * The statuses an execution may have.
+ * @public
+ */
+export const EXECUTION_STATUS_VALUES = [
+  'queued',
+  'running',
+  'waiting-approval',
+  'needs-attention',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+
+/**
  * The status of an execution.
  * @public
  */
-export type ExecutionStatusValue =
-  | 'queued'
-  | 'running'
-  | 'waiting-approval'
-  | 'needs-attention'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
+export type ExecutionStatusValue = (typeof EXECUTION_STATUS_VALUES)[number];
 
 /**
  * An execution as the API returns it (times as ISO strings).
