@@ -23,14 +23,18 @@ exports.up = async function up(knex) {
     table
       .string('dedupe_key')
       .nullable()
-      .comment('Alertmanager fingerprint and start: a re-sent alert is the same incident');
+      .comment(
+        'Alertmanager fingerprint and start: a re-sent alert is the same incident',
+      );
     table.string('created_by').notNullable();
     table.timestamp('created_at', { useTz: true }).notNullable();
     table.index(['entity_ref', 'created_at'], 'agent_incidents_entity_idx');
     table.index(['dedupe_key'], 'agent_incidents_dedupe_idx');
   });
   await knex.schema.createTable('agent_proposals', table => {
-    table.comment('Runbooks the agent proposed; never executed without a person or a dry-run');
+    table.comment(
+      'Runbooks the agent proposed; never executed without a person or a dry-run',
+    );
     table.string('id').primary();
     table.string('incident_id').notNullable();
     table.string('entity_ref').notNullable();
@@ -52,11 +56,16 @@ exports.up = async function up(knex) {
     table.index(['incident_id'], 'agent_proposals_incident_idx');
   });
   await knex.schema.createTable('execution_summaries', table => {
-    table.comment('One readable summary per ended execution (model or template)');
+    table.comment(
+      'One readable summary per ended execution (model or template)',
+    );
     table.string('execution_id').primary();
     table.text('text').notNullable();
     table.string('by').notNullable().comment('model or template');
-    table.text('usage').nullable().comment('Model usage of the summarising call');
+    table
+      .text('usage')
+      .nullable()
+      .comment('Model usage of the summarising call');
     table.timestamp('created_at', { useTz: true }).notNullable();
   });
 };
