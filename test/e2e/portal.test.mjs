@@ -1,145 +1,28 @@
-// End-to-end: start the local portal as `npm start` does (with an in-memory database), sign in as
-// alice in Debian's Chromium and look at the checkout component's Runbooks tab.
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+// End-to-end: start the local portal as `npm start` does (with an in-memory database) and use it in
+// Debian's Chromium as alice (runs runbooks on checkout), bob (on-call lead, approves, manages kill
+// switches) and carol (incident reviewer). Screenshots of every page go to test/artifacts/.
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  APP,
+  artifacts,
+  signedInPage as signIn,
+  startPortal,
+  stopPortal,
+} from '../support/portal.mjs';
 
-const root = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../..',
-);
-const artifacts = path.join(root, 'test/artifacts');
-const APP = 'http://localhost:3000';
-const BACKEND = 'http://localhost:7007';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-let portal;
-let portalLog = '';
 let browser;
 
-async function waitFor(what, fn, timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    if (portal && portal.exitCode !== null) {
-      throw new Error(
-        `the portal exited (${
-          portal.exitCode
-        }) while waiting for ${what}:\n${portalLog.slice(-4000)}`,
-      );
-    }
-    try {
-      if (await fn()) return;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise(r => setTimeout(r, 500));
-  }
-  throw new Error(
-    `timed out waiting for ${what}: ${last?.message ?? ''}\n${portalLog.slice(
-      -4000,
-    )}`,
-  );
-}
-
-async function portFree(port) {
-  try {
-    await fetch(`http://localhost:${port}/`);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  for (const port of [3000, 7007]) {
-    assert.ok(
-      await portFree(port),
-      `port ${port} is taken: stop the running portal before the end-to-end test`,
-    );
-  }
-  portal = spawn(
-    path.join(root, 'node_modules/.bin/backstage-cli'),
-    ['repo', 'start'],
-    {
-      cwd: root,
-      detached: true,
-      env: {
-        ...process.env,
-        // a fresh database for every run, nothing shared with a developer's portal in data/
-        APP_CONFIG_backend_database_connection: '":memory:"',
-        BROWSER: 'none',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const keep = chunk => {
-    portalLog = (portalLog + chunk.toString()).slice(-20000);
-  };
-  portal.stdout.on('data', keep);
-  portal.stderr.on('data', keep);
-
-  await waitFor(
-    'the backend',
-    async () => (await fetch(`${BACKEND}/.backstage/health/v1/readiness`)).ok,
-  );
-  // the catalog must have loaded the demo users before anyone can sign in
-  await waitFor(
-    'the demo users in the catalog',
-    async () =>
-      (
-        await fetch(`${BACKEND}/api/auth/demo/refresh`, {
-          headers: { 'x-runbooks-demo-user': 'alice' },
-        })
-      ).ok,
-  );
-  await waitFor('the app', async () => (await fetch(APP)).ok);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_FLAGS,
-  });
+  browser = await startPortal();
 });
 
 after(async () => {
-  await browser?.close();
-  if (portal && portal.exitCode === null) {
-    process.kill(-portal.pid, 'SIGTERM');
-    await new Promise(r => setTimeout(r, 1000));
-    try {
-      process.kill(-portal.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  await stopPortal(browser);
 });
 
-async function signedInPage(user) {
-  const page = await browser.newPage({
-    viewport: { width: 1400, height: 1000 },
-  });
-  await page.goto(APP);
-  await page.getByRole('button', { name: `Sign in as ${user}` }).click();
-  // the catalog index is the landing page once signed in
-  await page
-    .getByText('checkout', { exact: true })
-    .first()
-    .waitFor({ timeout: 60_000 });
-  return page;
-}
+const signedInPage = (user, viewport) => signIn(browser, user, viewport);
 
 test('alice sees the runbooks of checkout with their typed parameters', async () => {
   const page = await signedInPage('alice');
@@ -202,7 +85,7 @@ test('every component of the demo catalog has the Runbooks tab', async () => {
   await page.close();
 });
 
-/** Waits until the newest execution in the Recent executions card has one of the statuses. */
+/** Waits until the newest execution in the history card has one of the statuses. */
 async function newestExecutionStatus(page, statuses, timeout = 90_000) {
   const chip = page
     .locator('[data-testid^="execution-"]')
@@ -219,85 +102,198 @@ async function newestExecutionStatus(page, statuses, timeout = 90_000) {
   }
 }
 
-test('alice dry-runs and executes runbooks from the tab; bob approves the plan that needs a second person', async () => {
+const shot = (page, name) =>
+  page.screenshot({
+    path: path.join(artifacts, `${name}.png`),
+    fullPage: true,
+  });
+
+test('alice runs restart on checkout, bob approves from his inbox, the page updates live, carol reviews it, a kill switch stops the next run', async () => {
   const alice = await signedInPage('alice');
   await alice.goto(`${APP}/catalog/default/component/checkout/runbooks`);
   await alice.getByText('Runbooks (5)').waitFor({ timeout: 60_000 });
+  // risk at a glance: restart changes state and reaches storefront, which depends on checkout
+  const risk = await alice.getByTestId('risk-restart-deployment').textContent();
+  assert.match(risk, /1 of 3 steps change state/);
+  assert.match(risk, /Blast radius \(at least\): medium/);
+  assert.match(risk, /storefront/);
 
-  // a dry-run of scale-deployment: typed field, inline error, then the plan from the demo cluster
+  // the dialog: typed fields with inline errors (scale), the bound fields fixed (restart)
   await alice.getByRole('button', { name: 'Run scale-deployment' }).click();
   await alice.getByLabel('replicas').fill('50');
   await alice.getByText('Too big: expected number to be <=20').waitFor();
-  await alice.getByLabel('replicas').fill('4');
+  await alice.getByRole('button', { name: 'Close' }).click();
+
+  await alice.getByRole('button', { name: 'Run restart-deployment' }).click();
+  assert.equal(
+    await alice.getByLabel('deployment', { exact: true }).inputValue(),
+    'checkout',
+  );
+  assert.equal(
+    await alice
+      .getByLabel('deployment', { exact: true })
+      .getAttribute('readonly'),
+    '',
+  );
+  assert.ok(
+    await alice.getByLabel('Dry-run (plan only, change nothing)').isChecked(),
+  );
+  await shot(alice, 'run-dialog');
   await alice.getByRole('button', { name: 'Start dry-run' }).click();
   assert.equal(
     await newestExecutionStatus(alice, ['succeeded', 'failed']),
     'succeeded',
   );
-  await alice.getByTestId('plan-diff-scale').waitFor({ timeout: 30_000 });
+  await alice.getByTestId('plan-diff-restart').waitFor({ timeout: 30_000 });
   assert.match(
-    await alice.getByTestId('plan-diff-scale').textContent(),
-    /replicas: 4/,
+    await alice.getByTestId('plan-diff-restart').textContent(),
+    /restartedAt/,
   );
+  await shot(alice, 'checkout-runbooks-tab');
 
-  // rollback needs an approval: alice executes it, it waits for someone else
-  await alice.getByRole('button', { name: 'Run rollback-deployment' }).click();
-  await alice.getByLabel('reason').fill('INC-42: the new release returns 500s');
+  // the execute waits for a second person: its blast radius is medium
+  await alice.getByRole('button', { name: 'Run restart-deployment' }).click();
   await alice.getByLabel('Execute').check();
   await alice.getByRole('button', { name: 'Execute' }).click();
   assert.equal(
     await newestExecutionStatus(alice, ['waiting-approval', 'failed']),
     'waiting-approval',
   );
-  // alice cannot approve her own execution, and the tab says why
+  // alice follows it on its own page, which stays open (live) until the end
+  await alice
+    .locator('[data-testid^="execution-"]')
+    .first()
+    .getByRole('link', { name: 'Open page' })
+    .click();
+  await alice.waitForURL(/\/runbooks\/executions\//);
+  const executionUrl = alice.url();
   await alice
     .getByText(
-      'You requested this execution, so another person must approve it',
+      'You requested this execution, so another person must approve it (four-eyes rule).',
     )
     .waitFor({ timeout: 30_000 });
   assert.equal(
     await alice.getByRole('button', { name: 'Approve this plan' }).count(),
     0,
   );
-  await alice.screenshot({
-    path: path.join(artifacts, 'checkout-run-waiting.png'),
-    fullPage: true,
-  });
+  await alice.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+  await shot(alice, 'execution-waiting-alice');
 
-  const bob = await signedInPage('bob');
-  await bob.goto(`${APP}/catalog/default/component/checkout/runbooks`);
-  await bob.getByText('Recent executions').waitFor({ timeout: 60_000 });
+  // alice's inbox: her own request, with the reason she cannot approve it
+  const aliceInbox = await signedInPage('alice');
+  await aliceInbox.goto(`${APP}/runbooks`);
+  await aliceInbox
+    .getByText('Your requests waiting for someone else (1)')
+    .waitFor({ timeout: 30_000 });
+  await aliceInbox
+    .getByText('You requested this execution: another person must approve it')
+    .first()
+    .waitFor();
+  await aliceInbox.close();
+
+  // bob, on call, opens his inbox from the sidebar (on a phone-sized screen) and approves
+  const bob = await signedInPage('bob', { width: 390, height: 844 });
+  await bob.goto(`${APP}/runbooks`);
   await bob
-    .locator('[data-testid^="execution-"]')
-    .first()
-    .getByRole('button')
-    .first()
-    .click();
-  // bob sees the plan diff and the services the change reaches before he approves
-  await bob.getByTestId('plan-diff-undo').waitFor({ timeout: 30_000 });
-  const radius = await bob.getByTestId('blast-radius').last().textContent();
-  assert.match(radius, /Blast radius: medium/);
-  assert.match(radius, /storefront/);
-  assert.equal(
-    await bob
-      .getByRole('link', { name: 'storefront' })
-      .last()
-      .getAttribute('href'),
-    '/catalog/default/component/storefront',
+    .getByText('Waiting for your approval (1)')
+    .waitFor({ timeout: 30_000 });
+  const item = bob.locator('[data-testid^="inbox-"]').first();
+  assert.match(await item.textContent(), /restart-deployment on checkout/);
+  assert.match(
+    await item.getByTestId('blast-radius').textContent(),
+    /storefront/,
   );
-  await bob.getByRole('button', { name: 'Approve this plan' }).click();
-  assert.equal(
-    await newestExecutionStatus(bob, [
-      'succeeded',
-      'failed',
-      'needs-attention',
-    ]),
-    'succeeded',
+  assert.match(
+    await item.locator('[data-testid^="inbox-diff-"]').textContent(),
+    /restartedAt/,
   );
-  await bob.screenshot({
-    path: path.join(artifacts, 'checkout-run-approved.png'),
-    fullPage: true,
-  });
+  await shot(bob, 'approvals-inbox-phone');
+  await item
+    .getByLabel('Comment')
+    .fill('Checked the plan: only checkout restarts');
+  await item.getByRole('button', { name: 'Approve this plan' }).click();
+  await bob
+    .getByText('Nothing waits for your approval')
+    .waitFor({ timeout: 30_000 });
+
+  // alice's page updates by itself: no reload, the same URL
+  await alice
+    .getByTestId('view-status')
+    .filter({ hasText: 'succeeded' })
+    .waitFor({ timeout: 90_000 });
+  assert.equal(alice.url(), executionUrl);
+  assert.match(
+    await alice.getByTestId('decisions').first().textContent(),
+    /Approved by bob .*Checked the plan: only checkout restarts/,
+  );
+  await alice.getByTestId('summary').waitFor({ timeout: 30_000 });
+  await shot(alice, 'execution-finished-alice');
+
+  // carol reviews the history: the execution with a verified signed record
+  const carol = await signedInPage('carol');
+  await carol.goto(`${APP}/catalog/default/component/checkout/runbooks`);
+  await carol.getByText('Execution history').waitFor({ timeout: 60_000 });
+  await carol.getByTestId('history-chart').waitFor();
+  await carol.getByLabel('Requester').fill('alice');
+  const newest = carol.locator('[data-testid^="execution-"]').first();
+  await newest
+    .getByTestId('execution-status')
+    .filter({ hasText: 'succeeded' })
+    .waitFor({ timeout: 30_000 });
+  assert.match(
+    await newest.textContent(),
+    /restart-deployment · execute · by alice/,
+  );
+  await newest.getByRole('button').first().click();
+  const badge = newest.locator('[data-testid^="provenance-"]');
+  await badge.waitFor({ timeout: 30_000 });
+  assert.match(
+    await badge.textContent(),
+    /Signed record verified \(\d+ statements\)/,
+  );
+  // carol reads and changes nothing: no run, cancel or kill-switch controls
+  assert.equal(await carol.getByRole('button', { name: /^Run / }).count(), 0);
+  assert.equal(
+    await carol.getByRole('button', { name: 'Engage kill switch…' }).count(),
+    0,
+  );
+  await shot(carol, 'history-carol');
+
+  // bob engages the global kill switch; alice's next run is refused with the reason
+  await bob.setViewportSize({ width: 1400, height: 1000 });
+  await bob.goto(`${APP}/runbooks`);
+  await bob.getByRole('button', { name: 'Engage kill switch…' }).click();
+  await bob.getByLabel('Everything (global)').check();
+  await bob
+    .getByLabel('Reason')
+    .fill('INC-99: freeze all changes during the failover');
+  await bob.getByRole('button', { name: 'Engage', exact: true }).click();
+  await bob.getByTestId('kill-switch-global').waitFor({ timeout: 30_000 });
+  await shot(bob, 'kill-switch-engaged');
+
+  await alice.goto(`${APP}/catalog/default/component/checkout/runbooks`);
+  await alice.getByText('Runbooks (5)').waitFor({ timeout: 60_000 });
+  assert.match(
+    await alice.getByTestId('kill-switch-global').textContent(),
+    /INC-99: freeze all changes during the failover/,
+  );
+  await alice.getByRole('button', { name: 'Run restart-deployment' }).click();
+  await alice.getByRole('button', { name: 'Start dry-run' }).click();
+  const refused = alice.getByRole('alert').filter({ hasText: 'Refused' });
+  await refused.waitFor({ timeout: 30_000 });
+  assert.match(
+    await refused.textContent(),
+    /Refused: the global kill switch is engaged \(by user:default\/bob: INC-99/,
+  );
+  await shot(alice, 'kill-switch-refused');
+
+  // bob releases it, and runs are possible again
+  await bob.getByRole('button', { name: /^Release/ }).click();
+  await bob
+    .getByTestId('kill-switch-global')
+    .waitFor({ state: 'detached', timeout: 30_000 });
+
   await alice.close();
   await bob.close();
+  await carol.close();
 });

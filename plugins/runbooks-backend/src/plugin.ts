@@ -171,17 +171,19 @@ export const runbooksPlugin = createBackendPlugin({
           ),
         );
         const events = new ExecutionEvents(store);
+        // one topology and policy for the runner's gates and the runbook list's previews
+        const blastRadius = new TopologyBlastRadius({
+          topology: new CatalogTopology({
+            catalog: deps.catalog,
+            auth: deps.auth,
+          }),
+          policy: readBlastRadiusPolicy(config),
+        });
         const runner = new ExecutionRunner({
           store,
           events,
           tools,
-          blastRadius: new TopologyBlastRadius({
-            topology: new CatalogTopology({
-              catalog: deps.catalog,
-              auth: deps.auth,
-            }),
-            policy: readBlastRadiusPolicy(config),
-          }),
+          blastRadius,
           logger,
           workerId,
           defaultStepTimeoutMs: duration('stepTimeout', '5m'),
@@ -357,6 +359,8 @@ export const runbooksPlugin = createBackendPlugin({
             authorizer,
             onCall: ownerRef => onCall.getOnCall(ownerRef, new Date()),
             runbookCatalog,
+            radiusPreview: (entityRef, runbooks) =>
+              blastRadius.preview(entityRef, runbooks),
             toolServers: () => pool.statuses(),
             store,
             events,

@@ -1,10 +1,16 @@
 /**
- * The runbooks frontend plugin: the Runbooks tab on catalog entity pages.
+ * The runbooks frontend plugin: the Runbooks tab on catalog entity pages, the approvals inbox and
+ * the execution pages.
  *
  * @packageDocumentation
  */
 
-export { runbooksPlugin, EntityRunbooksContent } from './plugin';
+export { runbooksPlugin, EntityRunbooksContent, RunbooksPage } from './plugin';
 export { isRunbooksAvailable } from './conditions';
 export * from './api';
-export { rootRouteRef } from './routes';
+export {
+  rootRouteRef,
+  runbooksPageRouteRef,
+  approvalsRouteRef,
+  executionRouteRef,
+} from './routes';

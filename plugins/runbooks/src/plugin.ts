@@ -6,7 +6,12 @@ import {
   fetchApiRef,
 } from '@backstage/core-plugin-api';
 import { RunbooksClient, runbooksApiRef } from './api';
-import { rootRouteRef } from './routes';
+import {
+  approvalsRouteRef,
+  executionRouteRef,
+  rootRouteRef,
+  runbooksPageRouteRef,
+} from './routes';
 
 /**
  * The runbooks frontend plugin (legacy frontend system).
@@ -24,6 +29,9 @@ export const runbooksPlugin = createPlugin({
   ],
   routes: {
     root: rootRouteRef,
+    page: runbooksPageRouteRef,
+    approvals: approvalsRouteRef,
+    execution: executionRouteRef,
   },
 });
 
@@ -39,5 +47,20 @@ export const EntityRunbooksContent = runbooksPlugin.provide(
         m => m.EntityRunbooksContent,
       ),
     mountPoint: rootRouteRef,
+  }),
+);
+
+/**
+ * The plugin's page: the approvals inbox and each execution's page, with the kill-switch banner.
+ * Mount it in the app's routes, `<Route path="/runbooks" element={<RunbooksPage />} />`, and link
+ * the sidebar to `/runbooks`: the tab then links executions to their pages.
+ * @public
+ */
+export const RunbooksPage = runbooksPlugin.provide(
+  createRoutableExtension({
+    name: 'RunbooksPage',
+    component: () =>
+      import('./components/RunbooksPage').then(m => m.RunbooksPage),
+    mountPoint: runbooksPageRouteRef,
   }),
 );

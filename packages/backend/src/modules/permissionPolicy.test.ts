@@ -171,8 +171,18 @@ const MATRIX: Array<{
     expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
   },
   {
+    // filtered like the list: each caller's figures count what they may read
+    route: 'GET /executions/stats',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
+  },
+  {
     route: 'GET /executions/:id',
     expect: { alice: 200, bob: 200, carol: 200, mallory: 403, anonymous: 401 },
+  },
+  {
+    // what waits for the caller's approval, and the caller's own waiting requests
+    route: 'GET /approvals',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
   },
   {
     route: 'GET /executions/:id/events',
@@ -424,7 +434,10 @@ describe('the demo permission policy', () => {
           mode: 'dry-run',
         }),
       'GET /executions': u => api(u).get('/executions'),
+      'GET /executions/stats': u =>
+        api(u).get('/executions/stats?entityRef=checkout&weeks=2'),
       'GET /executions/:id': u => api(u).get(`/executions/${W}`),
+      'GET /approvals': u => api(u).get('/approvals'),
       'GET /executions/:id/events': u => api(u).get(`/executions/${D}/events`),
       'GET /executions/:id/provenance': u =>
         api(u).get(`/executions/${D}/provenance`),
@@ -515,6 +528,54 @@ describe('the demo permission policy', () => {
           if (proposal?.status !== expected) {
             failures.push(
               `the alert's proposal for ${user} is ${proposal?.status}, expected ${expected}`,
+            );
+          }
+        }
+        if (row.route === 'GET /executions/:id' && res.status === 200) {
+          // W waits for approval: its requester and sre may cancel it, nobody resumes it yet
+          const expected = {
+            cancel: user === 'alice' || user === 'bob',
+            resume: false,
+            skip: false,
+            abort: false,
+          };
+          if (JSON.stringify(res.body.actions) !== JSON.stringify(expected)) {
+            failures.push(
+              `GET /executions/:id as ${user}: actions ${JSON.stringify(
+                res.body.actions,
+              )}`,
+            );
+          }
+        }
+        if (row.route === 'GET /approvals' && res.status === 200) {
+          // bob approves W; alice follows her own request; carol and mallory have nothing to do
+          const listed = res.body.items.map(
+            (i: { execution: { id: string }; gate: { canApprove: boolean } }) =>
+              `${i.execution.id}:${i.gate.canApprove}`,
+          );
+          const expected =
+            { alice: [`${W}:false`], bob: [`${W}:true`] }[
+              user as 'alice' | 'bob'
+            ] ?? [];
+          if (JSON.stringify(listed) !== JSON.stringify(expected)) {
+            failures.push(`GET /approvals as ${user} lists ${listed}`);
+          }
+          if (user === 'alice' && !res.body.items[0]?.cannotApprove) {
+            failures.push('GET /approvals as alice: no four-eyes reason');
+          }
+        }
+        if (row.route === 'GET /executions/stats' && res.status === 200) {
+          // D and W, for everyone but mallory, who may read neither
+          const [restart] = res.body.runbooks;
+          const counted = restart?.total ?? 0;
+          if (user === 'mallory' ? counted !== 0 : counted < 2) {
+            failures.push(`GET /executions/stats as ${user} counts ${counted}`);
+          }
+        }
+        if (row.route === 'GET /kill-switches' && res.status === 200) {
+          if (res.body.canManage !== (user === 'bob')) {
+            failures.push(
+              `GET /kill-switches as ${user}: canManage ${res.body.canManage}`,
             );
           }
         }

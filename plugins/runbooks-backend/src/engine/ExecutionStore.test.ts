@@ -93,6 +93,72 @@ describe.each(databases.eachSupportedId())('ExecutionStore on %s', id => {
     expect(await ids({})).toEqual([a.id, b.id, c.id].sort());
   });
 
+  it('lists the gates waiting for approval, only those a reader may see when asked', async () => {
+    const mine = await store.createExecution(
+      input({ requester: 'user:default/alice' }),
+    );
+    const theirs = await store.createExecution(
+      input({ requester: 'user:default/bob' }),
+    );
+    // waits, but not at its current step: it is not at a gate
+    const elsewhere = await store.createExecution(input());
+    const waitAt = async (
+      executionId: string,
+      step: number,
+      minutesAgo: number,
+    ) => {
+      await knex('executions')
+        .where({ id: executionId })
+        .update({
+          status: 'waiting-approval',
+          current_step: step,
+          created_at: new Date(Date.now() - minutesAgo * 60_000),
+        });
+      await knex('step_runs')
+        .where({ execution_id: executionId, step_index: 1 })
+        .update({ status: 'waiting-approval', attempt: 2 });
+    };
+    await waitAt(theirs.id, 1, 5);
+    await waitAt(mine.id, 1, 10);
+    await waitAt(elsewhere.id, 0, 20);
+    await store.appendEvent(mine.id, 'approval-escalated', {
+      step: 1,
+      attempt: 2,
+      level: 1,
+    });
+    await store.appendEvent(mine.id, 'approval-escalated', {
+      step: 1,
+      attempt: 1,
+      level: 2,
+    });
+    const gates = (
+      visible?: Parameters<ExecutionStore['listWaitingGates']>[0],
+    ) =>
+      store
+        .listWaitingGates(visible)
+        .then(all =>
+          all.map(g => [
+            g.execution.id,
+            g.step.stepId,
+            g.step.attempt,
+            g.escalatedLevels,
+          ]),
+        );
+    // oldest first, with the levels notified for the current attempt
+    expect(await gates()).toEqual([
+      [mine.id, 'scale', 2, [1]],
+      [theirs.id, 'scale', 2, []],
+    ]);
+    expect(
+      await gates({
+        visible: { property: 'requester', values: ['user:default/alice'] },
+      }),
+    ).toEqual([[mine.id, 'scale', 2, [1]]]);
+    expect(
+      await gates({ visible: { property: 'requester', values: [] } }),
+    ).toEqual([]);
+  });
+
   it('records an execution with its exact content, pending steps and a created event', async () => {
     const created = await store.createExecution(input());
     expect(await store.getExecution(created.id)).toEqual(created);

@@ -295,6 +295,21 @@ export interface ExecutionPageOptions {
   visible?: PermissionCriteria<ExecutionCondition>;
 }
 
+/** What the figures of an entity's executions are made of (see `tallyExecutions`). */
+export interface ExecutionTally {
+  /** Executions created in the window, by week (the index of its start), runbook and status. */
+  counts: Array<{
+    week: number;
+    runbookRef: string;
+    status: ExecutionStatus;
+    count: number;
+  }>;
+  /** How long each ended execution of the window took from its creation to its finish. */
+  durations: Array<{ week: number; ms: number }>;
+  /** The newest execution of each runbook on the entity, also before the window. */
+  newest: Execution[];
+}
+
 /** A page of executions and the cursor of the next page. */
 export interface ExecutionPage {
   items: Execution[];
@@ -1316,40 +1331,125 @@ export class ExecutionStore {
     return executionFromRow(row);
   }
 
-  /** The steps that wait for approval now, with the escalation levels already notified. */
-  async listWaitingGates(): Promise<
+  /**
+   * The steps that wait for approval now, oldest execution first, with the escalation levels
+   * already notified; with `visible`, only those of executions the reader may see.
+   */
+  async listWaitingGates(
+    options: { visible?: PermissionCriteria<ExecutionCondition> } = {},
+  ): Promise<
     Array<{ execution: Execution; step: StepRun; escalatedLevels: number[] }>
   > {
-    const rows: Array<RawExecutionRow & { s_index: number }> = await this.db(
-      'executions as e',
+    const rows: RawExecutionRow[] = await this.visibleExecutions(
+      options.visible,
     )
-      .join('step_runs as s', join =>
-        join
-          .on('s.execution_id', 'e.id')
-          .andOn('s.step_index', 'e.current_step'),
+      .where('status', 'waiting-approval')
+      .whereExists(
+        this.db('step_runs as s')
+          .select(this.db.raw('1'))
+          .whereRaw('s.execution_id = executions.id')
+          .andWhereRaw('s.step_index = executions.current_step')
+          .andWhere('s.status', 'waiting-approval'),
       )
-      .where('e.status', 'waiting-approval')
-      .andWhere('s.status', 'waiting-approval')
-      .select('e.*', 's.step_index as s_index')
-      .orderBy('e.created_at');
-    const gates = [];
-    for (const row of rows) {
+      .orderBy('created_at');
+    if (rows.length === 0) return [];
+    const ids = rows.map(r => r.id);
+    const steps = await this.db<RawStepRunRow>('step_runs')
+      .whereIn('execution_id', ids)
+      .andWhere('status', 'waiting-approval');
+    const escalated = await this.db<RawEventRow>('execution_events')
+      .whereIn('execution_id', ids)
+      .andWhere('type', 'approval-escalated')
+      .select('execution_id', 'payload');
+    return rows.flatMap(row => {
       const execution = executionFromRow(row);
-      const step = stepFromRow(
-        (await this.db<RawStepRunRow>('step_runs')
-          .where({ execution_id: execution.id, step_index: row.s_index })
-          .first())!,
+      const stepRow = steps.find(
+        s =>
+          s.execution_id === row.id &&
+          Number(s.step_index) === execution.currentStep,
       );
-      const escalated = await this.db<RawEventRow>('execution_events')
-        .where({ execution_id: execution.id, type: 'approval-escalated' })
-        .select('payload');
+      if (!stepRow) return []; // moved on between the two reads
+      const step = stepFromRow(stepRow);
       const escalatedLevels = escalated
+        .filter(e => e.execution_id === row.id)
         .map(e => JSON.parse(e.payload))
         .filter(p => p.step === step.stepIndex && p.attempt === step.attempt)
         .map(p => Number(p.level));
-      gates.push({ execution, step, escalatedLevels });
-    }
-    return gates;
+      return [{ execution, step, escalatedLevels }];
+    });
+  }
+
+  /**
+   * The figures of an entity's executions (those the reader may see, with `visible`): the
+   * executions created since `weekStarts[0]` counted by week, runbook and status, how long the
+   * ended ones took, and the newest execution of each runbook at any time.
+   */
+  async tallyExecutions(
+    entityRef: string,
+    weekStarts: Date[],
+    options: { visible?: PermissionCriteria<ExecutionCondition> } = {},
+  ): Promise<ExecutionTally> {
+    const ofEntity = () =>
+      this.visibleExecutions(options.visible).where('entity_ref', entityRef);
+    const inWindow = () => ofEntity().where('created_at', '>=', weekStarts[0]);
+    // the index of the latest week start at or before created_at: portable, unlike date functions
+    const latestFirst = weekStarts.map((start, index) => ({ start, index }));
+    latestFirst.reverse();
+    const week = () =>
+      this.db.raw(
+        `CASE ${latestFirst
+          .map(w => `WHEN created_at >= ? THEN ${w.index}`)
+          .join(' ')} END AS week`,
+        latestFirst.map(w => w.start),
+      );
+    const counts: Array<{
+      week: number | string;
+      runbook_ref: string;
+      status: string;
+      count: number | string;
+    }> = await this.db
+      .from(inWindow().select(week(), 'runbook_ref', 'status').as('w'))
+      .select('week', 'runbook_ref', 'status')
+      .count({ count: '*' })
+      .groupBy('week', 'runbook_ref', 'status');
+    const ended: Array<{
+      week: number | string;
+      created_at: DbTimestamp;
+      finished_at: DbTimestamp;
+    }> = await inWindow()
+      .whereIn('status', TERMINAL_STATUSES as ExecutionStatus[])
+      .whereNotNull('finished_at')
+      .select(week(), 'created_at', 'finished_at');
+    const newest = await this.db<RawExecutionRow>('executions').whereIn(
+      'id',
+      this.db
+        .from(
+          ofEntity()
+            .select(
+              'id',
+              this.db.raw(
+                'ROW_NUMBER() OVER (PARTITION BY runbook_ref ORDER BY created_at DESC, id DESC) AS newness',
+              ),
+            )
+            .as('r'),
+        )
+        .where('newness', 1)
+        .select('id'),
+    );
+    return {
+      counts: counts.map(row => ({
+        week: Number(row.week),
+        runbookRef: row.runbook_ref,
+        status: row.status as ExecutionStatus,
+        count: Number(row.count),
+      })),
+      durations: ended.map(row => ({
+        week: Number(row.week),
+        ms:
+          toDate(row.finished_at).getTime() - toDate(row.created_at).getTime(),
+      })),
+      newest: newest.map(executionFromRow),
+    };
   }
 
   /** Decisions on a step, oldest first. */

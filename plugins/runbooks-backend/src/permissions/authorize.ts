@@ -77,11 +77,22 @@ export class RunbooksAuthorizer {
     permission: ResourcePermission<typeof RUNBOOK_EXECUTION_RESOURCE_TYPE>,
     execution: Execution,
   ): Promise<boolean> {
+    return (await this.allowedExecutions(credentials, permission))(execution);
+  }
+
+  /**
+   * On which executions the caller holds a permission, as a predicate: one decision of the policy
+   * for as many executions as a request looks at.
+   */
+  async allowedExecutions(
+    credentials: BackstageCredentials,
+    permission: ResourcePermission<typeof RUNBOOK_EXECUTION_RESOURCE_TYPE>,
+  ): Promise<(execution: Execution) => boolean> {
     const [decision] = await this.permissions.authorizeConditional(
       [{ permission }],
       { credentials },
     );
-    return this.applies(decision, execution);
+    return execution => this.applies(decision, execution);
   }
 
   async assert(
@@ -112,14 +123,21 @@ export class RunbooksAuthorizer {
     return { kind: 'none' };
   }
 
-  async assertCanManageKillSwitches(
+  /** Whether the caller may engage and release kill switches. */
+  async canManageKillSwitches(
     credentials: BackstageCredentials,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const [decision] = await this.permissions.authorize(
       [{ permission: killSwitchManagePermission }],
       { credentials },
     );
-    if (decision.result !== AuthorizeResult.ALLOW) {
+    return decision.result === AuthorizeResult.ALLOW;
+  }
+
+  async assertCanManageKillSwitches(
+    credentials: BackstageCredentials,
+  ): Promise<void> {
+    if (!(await this.canManageKillSwitches(credentials))) {
       throw new NotAllowedError(
         `You may not engage or release kill switches (${killSwitchManagePermission.name})`,
       );

@@ -158,17 +158,25 @@ export class RunbookCatalog {
     return { runbook, entity, parameters: parsed.data };
   }
 
-  /** The runbooks that apply to an entity, with parameters resolved against it. */
+  /**
+   * The runbooks that apply to an entity, with parameters resolved against it (`items`), and as
+   * they are in the catalog (`runbooks`).
+   */
   async listForEntity(
     entityRef: string,
     credentials: BackstageCredentials,
-  ): Promise<{ entity: Entity; items: EntityRunbook[] }> {
+  ): Promise<{
+    entity: Entity;
+    items: EntityRunbook[];
+    runbooks: RunbookEntityV1alpha1[];
+  }> {
     const entity = await this.getEntity(entityRef, credentials);
-    const runbooks = await this.listRunbooks(credentials);
     const items: EntityRunbook[] = [];
-    for (const runbook of runbooks) {
+    const runbooks: RunbookEntityV1alpha1[] = [];
+    for (const runbook of await this.listRunbooks(credentials)) {
       const appliesBy = runbookAppliesTo(runbook, entity);
       if (appliesBy.length === 0) continue;
+      runbooks.push(runbook);
       items.push(
         describeRunbook(
           runbook,
@@ -179,7 +187,7 @@ export class RunbookCatalog {
       );
     }
     items.sort((a, b) => (a.title ?? a.name).localeCompare(b.title ?? b.name));
-    return { entity, items };
+    return { entity, items, runbooks };
   }
 }
 

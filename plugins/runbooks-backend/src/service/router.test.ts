@@ -171,3 +171,78 @@ describe('catalog access', () => {
     );
   });
 });
+
+describe('the blast-radius preview of the runbooks on an entity', () => {
+  const dependent: Entity = {
+    ...website,
+    spec: { ...website.spec, owner: 'team-web', lifecycle: 'production' },
+    relations: [{ type: 'dependsOn', targetRef: 'component:default/checkout' }],
+  };
+  const target: Entity = {
+    ...checkout,
+    relations: [
+      { type: 'dependencyOf', targetRef: 'component:default/storefront' },
+    ],
+  };
+  const readOnly = runbook('inspect', {
+    appliesTo: { entities: ['component:default/checkout'] },
+    steps: [{ id: 'read', tool: 'kubernetes/get-deployment', mutates: false }],
+  });
+
+  async function list(catalogDown = false) {
+    const catalog = catalogServiceMock({
+      entities: [target, dependent, entities[2], readOnly],
+    });
+    if (catalogDown) {
+      jest
+        .spyOn(catalog, 'getEntitiesByRefs')
+        .mockRejectedValue(new Error('catalog unavailable'));
+    }
+    const { server } = await startTestBackend({
+      features: [
+        runbooksPlugin,
+        createServiceFactory({
+          service: catalogServiceRef,
+          deps: {},
+          factory: () => catalog,
+        }),
+        mockServices.database.factory(),
+      ],
+    });
+    const res = await request(server)
+      .get('/api/runbooks/entities/component/default/checkout/runbooks')
+      .set('Authorization', mockCredentials.user.header());
+    expect(res.status).toBe(200);
+    return Object.fromEntries(
+      res.body.items.map((i: any) => [i.name, i.radiusPreview]),
+    );
+  }
+
+  it('previews what a mutating runbook reaches, and nothing for a read-only one', async () => {
+    const previews = await list();
+    expect(Object.keys(previews).sort()).toEqual(['inspect', 'scale']);
+    expect(previews.inspect).toBeUndefined();
+    expect(previews.scale).toMatchObject({
+      level: 'medium',
+      action: 'approve',
+      approvalsRequired: 1,
+      target: { entityRef: 'component:default/checkout' },
+      affected: [
+        {
+          entityRef: 'component:default/storefront',
+          owner: 'group:default/team-web',
+          depth: 1,
+          via: 'dependencyOf',
+          counted: true,
+        },
+      ],
+      measures: { dependents: 1, objects: 1, hosts: 0 },
+    });
+  });
+
+  it('lists the runbooks without previews when the catalog graph cannot be read', async () => {
+    const previews = await list(true);
+    expect(Object.keys(previews).sort()).toEqual(['inspect', 'scale']);
+    expect(previews.scale).toBeUndefined();
+  });
+});

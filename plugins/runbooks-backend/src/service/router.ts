@@ -2,6 +2,7 @@ import { McpServerStatus } from '@runbooks/plugin-runbooks-node';
 import { redactExecution, redactSteps } from './redact';
 import {
   BackstageCredentials,
+  BackstageServicePrincipal,
   BackstageUserPrincipal,
   HttpAuthService,
   LoggerService,
@@ -13,12 +14,17 @@ import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   ApprovalGateResponse,
   ApprovalResponse,
+  BlastRadius,
   EntityRunbooksResponse,
   EXECUTION_STATUS_VALUES,
+  ExecutionActionsResponse,
   executionApprovePermission,
   executionCancelPermission,
   executionReadPermission,
+  KillSwitchListResponse,
+  KillSwitchResponse,
   RUNBOOK_EXECUTION_RESOURCE_TYPE,
+  RunbookEntityV1alpha1,
 } from '@runbooks/plugin-runbooks-common';
 import { OnCallSchedule } from '@runbooks/plugin-runbooks-node';
 import { evaluateGate } from '../approvals';
@@ -28,11 +34,15 @@ import Router from 'express-promise-router';
 import { z } from 'zod';
 import {
   Approval,
+  Execution,
   ExecutionEvents,
   ExecutionManager,
   ExecutionStore,
+  KillSwitch,
+  StepRun,
   TERMINAL_STATUSES,
 } from '../engine';
+import { executionStats, weekStarts } from './stats';
 
 const approval = (a: Approval): ApprovalResponse => ({
   stepIndex: a.stepIndex,
@@ -64,6 +74,48 @@ import {
   summaryRow,
 } from '../provenance';
 
+const killSwitch = (k: KillSwitch): KillSwitchResponse => ({
+  id: k.id,
+  scope: k.scope,
+  target: k.target,
+  reason: k.reason,
+  engagedBy: k.engagedBy,
+  engagedAt: k.engagedAt.toISOString(),
+  releasedBy: k.releasedBy,
+  releasedAt: k.releasedAt?.toISOString(),
+});
+
+/** The credentials of a person or a service calling the API. */
+type CallerCredentials = BackstageCredentials<
+  BackstageUserPrincipal | BackstageServicePrincipal
+>;
+
+/** Which executions the caller holds the approve and cancel permissions on. */
+interface CallerMay {
+  approve: (execution: Execution) => boolean;
+  cancel: (execution: Execution) => boolean;
+}
+
+/** What the caller may do with an execution in its current state. */
+function executionActions(
+  execution: Execution,
+  may: CallerMay,
+): ExecutionActionsResponse {
+  const attention = execution.status === 'needs-attention';
+  return {
+    cancel:
+      !TERMINAL_STATUSES.includes(execution.status) && may.cancel(execution),
+    resume: attention && may.approve(execution),
+    skip: attention && may.approve(execution),
+    abort: attention && may.cancel(execution),
+  };
+}
+
+const FOUR_EYES =
+  'You requested this execution: another person must approve it (four-eyes rule).';
+/** The most executions the approvals inbox lists. */
+const INBOX_LIMIT = 200;
+
 /** What the router needs. */
 export interface RouterOptions {
   logger: LoggerService;
@@ -82,6 +134,15 @@ export interface RouterOptions {
   toolServers?: () => McpServerStatus[];
   /** Verifies signed records and serves them for export. */
   provenance: ProvenanceService;
+  /**
+   * The blast radius of each mutating runbook's strictest step on an entity before any plan, keyed
+   * by runbook ref, for `GET /entities/:kind/:namespace/:name/runbooks`. Rejects when the catalog
+   * graph cannot be read; the list is then served without previews.
+   */
+  radiusPreview?: (
+    entityRef: string,
+    runbooks: RunbookEntityV1alpha1[],
+  ) => Promise<Map<string, BlastRadius>>;
   /** The agent, its intake settings and the catalog to resolve alerts to entities. */
   agent: {
     service: AgentService;
@@ -122,14 +183,46 @@ const listQuery = z
   })
   .strict();
 
+const ENTITY_REF = 'must be an entity ref such as component:default/checkout';
+/** An entity ref in the form executions store it: `checkout` is component:default/checkout. */
+const storedEntityRef = z
+  .string(ENTITY_REF)
+  .min(1, ENTITY_REF)
+  .transform((ref, ctx) => {
+    try {
+      return stringifyEntityRef(
+        parseEntityRef(ref, {
+          defaultKind: 'component',
+          defaultNamespace: 'default',
+        }),
+      );
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
 const exportQuery = z
   .object({
     from: z.coerce.date(),
     to: z.coerce.date(),
-    entityRef: z.string().min(1).optional(),
+    entityRef: storedEntityRef.optional(),
   })
   .strict()
   .refine(q => q.from < q.to, { message: 'from must be before to' });
+
+const WEEKS = 'must be a whole number from 1 to 52';
+const statsQuery = z
+  .object({
+    entityRef: storedEntityRef,
+    weeks: z.coerce
+      .number(WEEKS)
+      .int(WEEKS)
+      .min(1, WEEKS)
+      .max(52, WEEKS)
+      .default(12),
+  })
+  .strict();
 
 const decisionBody = z
   .object({
@@ -222,14 +315,25 @@ export async function createRouter(
   router.get('/entities/:kind/:namespace/:name/runbooks', async (req, res) => {
     const credentials = await reader(req);
     const params = await parse(entityParams, req.params, 'entity reference');
-    const { entity, items } = await runbookCatalog.listForEntity(
+    const { entity, items, runbooks } = await runbookCatalog.listForEntity(
       stringifyEntityRef(params),
       credentials,
     );
     const entityRef = stringifyEntityRef(entity);
+    const previews = await options
+      .radiusPreview?.(entityRef, runbooks)
+      .catch(e => {
+        options.logger.warn(
+          `Blast-radius preview for ${entityRef} failed: ${e}`,
+        );
+        return undefined;
+      });
     const body: EntityRunbooksResponse = {
       entityRef,
-      items,
+      items: items.map(item => {
+        const radiusPreview = previews?.get(item.ref);
+        return radiusPreview ? { ...item, radiusPreview } : item;
+      }),
       canExecute: await authorizer.canExecute(credentials, entityRef),
     };
     res.json(body);
@@ -276,6 +380,133 @@ export async function createRouter(
     return execution;
   };
 
+  /** Which executions the caller may approve and cancel: nothing for services, which act for nobody. */
+  const callerMay = async (
+    credentials: CallerCredentials,
+  ): Promise<CallerMay> => {
+    if (credentials.principal.type !== 'user') {
+      return { approve: () => false, cancel: () => false };
+    }
+    const [approve, cancel] = await Promise.all([
+      authorizer.allowedExecutions(credentials, executionApprovePermission),
+      authorizer.allowedExecutions(credentials, executionCancelPermission),
+    ]);
+    return { approve, cancel };
+  };
+
+  /** Who is on call for entity owners, each owner looked up once. */
+  const onCallLookup = () => {
+    const found = new Map<
+      string,
+      ReturnType<NonNullable<RouterOptions['onCall']>>
+    >();
+    return (owner: string | undefined) => {
+      if (!owner || !options.onCall) return Promise.resolve(undefined);
+      if (!found.has(owner)) {
+        found.set(
+          owner,
+          options.onCall(owner).catch(e => {
+            options.logger.warn(`On-call lookup for ${owner} failed: ${e}`);
+            return undefined;
+          }),
+        );
+      }
+      return found.get(owner)!;
+    };
+  };
+
+  /** The approval gate an execution waits at on step `waiting`, as the caller sees it. */
+  const gateOf = async (
+    credentials: CallerCredentials,
+    execution: Execution,
+    waiting: StepRun,
+    may: CallerMay,
+    onCall: ReturnType<typeof onCallLookup>,
+  ): Promise<ApprovalGateResponse> => {
+    const gate = evaluateGate({
+      radius: waiting.blastRadius,
+      approvals: await store.listApprovals(execution.id, waiting.stepIndex),
+      requester: execution.requester,
+      planDigest: waiting.planDigest,
+      attempt: waiting.attempt,
+      now: new Date(),
+    });
+    return {
+      stepIndex: waiting.stepIndex,
+      stepId: waiting.stepId,
+      planDigest: waiting.planDigest!,
+      requestedAt: waiting.approvalRequestedAt?.toISOString(),
+      expiresAt: manager.approvalExpiresAt(execution, waiting).toISOString(),
+      required: gate.required,
+      approvals: gate.counted.map(approval),
+      ownerApprovalFrom: gate.ownerApprovalFrom,
+      missing: gate.missing,
+      onCall: (await onCall(execution.entityOwner))?.levels,
+      canApprove:
+        credentials.principal.type === 'user' &&
+        credentials.principal.userEntityRef !== execution.requester &&
+        may.approve(execution),
+    };
+  };
+
+  router.get('/approvals', async (req, res) => {
+    const { credentials, userRef } = await user(req);
+    const visible = await authorizer.visibleExecutions(credentials);
+    if (visible.kind === 'none') {
+      res.json({ items: [] });
+      return;
+    }
+    const may = await callerMay(credentials);
+    const requestedAt = (g: { execution: Execution; step: StepRun }) =>
+      (
+        g.step.approvalRequestedAt ??
+        g.step.startedAt ??
+        g.execution.createdAt
+      ).getTime();
+    // the caller's own requests too: they follow them, and learn why they cannot approve them
+    const waiting = (
+      await store.listWaitingGates({
+        visible: visible.kind === 'some' ? visible.criteria : undefined,
+      })
+    )
+      .filter(
+        ({ execution }) =>
+          execution.requester === userRef || may.approve(execution),
+      )
+      .sort((a, b) => requestedAt(a) - requestedAt(b))
+      .slice(0, INBOX_LIMIT);
+    const onCall = onCallLookup();
+    const items = await Promise.all(
+      waiting.map(async ({ execution, step }) => {
+        const item = {
+          execution: redactExecution(execution),
+          step: redactSteps(execution, [step])[0],
+          gate: await gateOf(credentials, execution, step, may, onCall),
+        };
+        return execution.requester === userRef
+          ? { ...item, cannotApprove: FOUR_EYES }
+          : item;
+      }),
+    );
+    // dates become ISO strings in JSON: the shape of ApprovalInboxResponse
+    res.json({ items });
+  });
+
+  // before /executions/:id, which would take `stats` for an id
+  router.get('/executions/stats', async (req, res) => {
+    const credentials = await reader(req);
+    const query = await parse(statsQuery, req.query, 'query');
+    const starts = weekStarts(new Date(), query.weeks);
+    const visible = await authorizer.visibleExecutions(credentials);
+    const tally =
+      visible.kind === 'none'
+        ? { counts: [], durations: [], newest: [] }
+        : await store.tallyExecutions(query.entityRef, starts, {
+            visible: visible.kind === 'some' ? visible.criteria : undefined,
+          });
+    res.json(executionStats(query.entityRef, starts, tally));
+  });
+
   router.get('/executions/:id', async (req, res) => {
     const credentials = await reader(req);
     await permitted(
@@ -288,6 +519,7 @@ export async function createRouter(
     const { execution, steps } = details;
     const { provenance } = options;
     const waiting = steps[execution.currentStep];
+    const may = await callerMay(credentials);
     // dates become ISO strings in JSON: the shape of ExecutionDetailsResponse
     const body: Record<string, unknown> & { gate?: ApprovalGateResponse } = {
       execution: redactExecution(execution),
@@ -295,52 +527,19 @@ export async function createRouter(
       events: await store.listEvents(req.params.id),
       approvals: (await store.listApprovals(req.params.id)).map(approval),
       provenance: await provenance.badge(execution),
+      actions: executionActions(execution, may),
     };
     if (
       execution.status === 'waiting-approval' &&
       waiting?.status === 'waiting-approval'
     ) {
-      const gate = evaluateGate({
-        radius: waiting.blastRadius,
-        approvals: await store.listApprovals(execution.id, waiting.stepIndex),
-        requester: execution.requester,
-        planDigest: waiting.planDigest,
-        attempt: waiting.attempt,
-        now: new Date(),
-      });
-      const onCall =
-        execution.entityOwner && options.onCall
-          ? await options.onCall(execution.entityOwner).catch(e => {
-              options.logger.warn(
-                `On-call lookup for ${execution.entityOwner} failed: ${e}`,
-              );
-              return undefined;
-            })
-          : undefined;
-      const caller =
-        credentials.principal.type === 'user'
-          ? (credentials as BackstageCredentials<BackstageUserPrincipal>)
-          : undefined;
-      body.gate = {
-        stepIndex: waiting.stepIndex,
-        stepId: waiting.stepId,
-        planDigest: waiting.planDigest!,
-        requestedAt: waiting.approvalRequestedAt?.toISOString(),
-        expiresAt: manager.approvalExpiresAt(execution, waiting).toISOString(),
-        required: gate.required,
-        approvals: gate.counted.map(approval),
-        ownerApprovalFrom: gate.ownerApprovalFrom,
-        missing: gate.missing,
-        onCall: onCall?.levels,
-        canApprove:
-          !!caller &&
-          caller.principal.userEntityRef !== execution.requester &&
-          (await authorizer.allows(
-            credentials,
-            executionApprovePermission,
-            execution,
-          )),
-      };
+      body.gate = await gateOf(
+        credentials,
+        execution,
+        waiting,
+        may,
+        onCallLookup(),
+      );
     }
     res.json(body);
   });
@@ -388,19 +587,6 @@ export async function createRouter(
       async (req, res) => {
         const credentials = await reader(req);
         const query = await parse(exportQuery, req.query, 'export range');
-        if (query.entityRef) {
-          // the form executions store: component:default/checkout
-          try {
-            query.entityRef = stringifyEntityRef(
-              parseEntityRef(query.entityRef, {
-                defaultKind: 'component',
-                defaultNamespace: 'default',
-              }),
-            );
-          } catch (e) {
-            throw new InputError(`Invalid entityRef: ${(e as Error).message}`);
-          }
-        }
         const visible = await authorizer.visibleExecutions(credentials);
         const name = `runbooks-audit-${query.from.toISOString()}-${query.to.toISOString()}`;
         res.setHeader(
@@ -683,12 +869,19 @@ export async function createRouter(
   });
 
   router.get('/kill-switches', async (req, res) => {
-    await reader(req);
-    res.json({
-      items: await store.listKillSwitches({
-        includeReleased: req.query.includeReleased === 'true',
-      }),
-    });
+    const credentials = await reader(req);
+    const body: KillSwitchListResponse = {
+      items: (
+        await store.listKillSwitches({
+          includeReleased: req.query.includeReleased === 'true',
+        })
+      ).map(killSwitch),
+      // engaging and releasing are for people
+      canManage:
+        credentials.principal.type === 'user' &&
+        (await authorizer.canManageKillSwitches(credentials)),
+    };
+    res.json(body);
   });
 
   router.post('/kill-switches', async (req, res) => {
@@ -697,13 +890,17 @@ export async function createRouter(
     const body = await parse(killSwitchBody, req.body, 'kill switch');
     res
       .status(201)
-      .json(await manager.engageKillSwitch({ ...body, by: userRef }));
+      .json(
+        killSwitch(await manager.engageKillSwitch({ ...body, by: userRef })),
+      );
   });
 
   router.post('/kill-switches/:id/release', async (req, res) => {
     const { credentials, userRef } = await user(req);
     await authorizer.assertCanManageKillSwitches(credentials);
-    res.json(await manager.releaseKillSwitch(req.params.id, userRef));
+    res.json(
+      killSwitch(await manager.releaseKillSwitch(req.params.id, userRef)),
+    );
   });
 
   return router;

@@ -1,3 +1,4 @@
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
   BlastRadius,
   RunbookEntityV1alpha1,
@@ -5,7 +6,10 @@ import {
 import { BlastRadiusHook } from '../engine/hooks';
 import { assessBlastRadius } from './assess';
 import { CatalogTopology, TopologyWalk } from './CatalogTopology';
-import { BlastRadiusPolicy } from './config';
+import { ACTIONS, BlastRadiusPolicy, LEVELS } from './config';
+
+// the least a change can be before its plan is known: one object, no hosts
+const PREVIEW_PLAN = { changes: [], objectCount: 1 };
 
 /**
  * The backend's blast-radius check: what the step's target reaches in the catalog graph and what
@@ -51,5 +55,45 @@ export class TopologyBlastRadius implements BlastRadiusHook {
       runbookPolicy: runbook.spec.blastRadius?.actions,
       policy: this.#policy,
     });
+  }
+
+  /**
+   * The blast radius of each mutating runbook's strictest mutating step (highest level, then
+   * action) on an entity, before any plan: one walk of the catalog graph for all of them, and a
+   * plan of one object on no host. Keyed by runbook ref; read-only runbooks are left out. Rejects
+   * when the graph cannot be read.
+   */
+  async preview(
+    entityRef: string,
+    runbooks: RunbookEntityV1alpha1[],
+  ): Promise<Map<string, BlastRadius>> {
+    const previews = new Map<string, BlastRadius>();
+    const mutating = runbooks.filter(r => r.spec.steps.some(s => s.mutates));
+    if (mutating.length === 0) return previews;
+    const walk = await this.#topology.affected(entityRef);
+    const strictness = (r: BlastRadius) =>
+      LEVELS.indexOf(r.level) * ACTIONS.length + ACTIONS.indexOf(r.action);
+    for (const runbook of mutating) {
+      const radii = runbook.spec.steps
+        .filter(step => step.mutates)
+        .map(step =>
+          assessBlastRadius({
+            ...walk,
+            plan: PREVIEW_PLAN,
+            step,
+            runbookPolicy: runbook.spec.blastRadius?.actions,
+            policy: this.#policy,
+          }),
+        );
+      previews.set(
+        stringifyEntityRef({
+          kind: runbook.kind,
+          namespace: runbook.metadata.namespace,
+          name: runbook.metadata.name,
+        }),
+        radii.reduce((a, b) => (strictness(b) > strictness(a) ? b : a)),
+      );
+    }
+    return previews;
   }
 }

@@ -52,6 +52,12 @@ export interface EntityRunbook {
    * rejects, a mutating step on a tool without dry-run). A runbook with problems is not run.
    */
   toolProblems: RunbookToolProblemSummary[];
+  /**
+   * A preview of the blast radius of its strictest mutating step on this entity, before any plan:
+   * the catalog graph's reach with a plan of one object and no hosts (the least the change can be;
+   * the real plan can only raise it). Absent for read-only runbooks or when the graph cannot be read.
+   */
+  radiusPreview?: BlastRadius;
   /** The alerts and words the runbook answers (the offline planner matches them). */
   triggers?: Array<{
     alert?: string;
@@ -209,6 +215,116 @@ export interface ExecutionDetailsResponse {
   gate?: ApprovalGateResponse;
   /** How the execution's signed record verifies, for a badge. */
   provenance: ProvenanceBadgeResponse;
+  /** What the caller may do with the execution now (buttons are shown only for these). */
+  actions: ExecutionActionsResponse;
+}
+
+/**
+ * What the caller may do with an execution in its current state, by permission and status.
+ * `cancel`: not ended and `runbooks.execution.cancel`; `resume` / `skip`: needs attention and
+ * `runbooks.execution.approve`; `abort`: needs attention and `runbooks.execution.cancel`.
+ * @public
+ */
+export interface ExecutionActionsResponse {
+  cancel: boolean;
+  resume: boolean;
+  skip: boolean;
+  abort: boolean;
+}
+
+/**
+ * One execution waiting at an approval gate, as the approvals inbox shows it.
+ * @public
+ */
+export interface ApprovalInboxItem {
+  execution: ExecutionResponse;
+  /** The step that waits, with its plan, diff and blast radius. */
+  step: StepRunResponse;
+  gate: ApprovalGateResponse;
+  /** When the caller cannot approve, why, in plain words (the four-eyes rule, a missing permission). */
+  cannotApprove?: string;
+}
+
+/**
+ * Response of `GET /approvals`: executions waiting for approval that the caller may approve, and
+ * the caller's own waiting requests (which another person must approve), oldest request first.
+ * @public
+ */
+export interface ApprovalInboxResponse {
+  items: ApprovalInboxItem[];
+}
+
+/**
+ * How one runbook has gone on an entity.
+ * @public
+ */
+export interface RunbookStatsResponse {
+  runbookRef: string;
+  /** Executions in the window, of any mode and status. */
+  total: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** succeeded / (succeeded + failed) of ended executions in the window; absent when none ended. */
+  successRate?: number;
+  /** The newest execution of the runbook on the entity (also outside the window). */
+  lastRun?: ExecutionResponse;
+}
+
+/**
+ * The executions of one week (Monday 00:00 UTC) on an entity, by outcome.
+ * @public
+ */
+export interface ExecutionWeekResponse {
+  weekStart: string;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Not ended yet (queued, running, waiting for approval, needing attention). */
+  open: number;
+  /** Median time from creation to finish of the week's ended executions. */
+  medianDurationMs?: number;
+}
+
+/**
+ * Response of `GET /executions/stats?entityRef=…&weeks=…`: the figures of the executions the caller
+ * may read on an entity, per runbook and per week.
+ * @public
+ */
+export interface ExecutionStatsResponse {
+  entityRef: string;
+  /** Start of the window (the first week's start). */
+  since: string;
+  weeks: ExecutionWeekResponse[];
+  runbooks: RunbookStatsResponse[];
+  /** Median time to finish of every ended execution in the window. */
+  medianDurationMs?: number;
+}
+
+/**
+ * A kill switch as the API returns it. While engaged (not released) it stops every execution in
+ * its scope at the next step boundary and refuses new ones.
+ * @public
+ */
+export interface KillSwitchResponse {
+  id: string;
+  scope: 'global' | 'entity' | 'runbook' | 'execution';
+  target: string;
+  reason: string;
+  engagedBy: string;
+  engagedAt: string;
+  releasedBy?: string;
+  releasedAt?: string;
+}
+
+/**
+ * Response of `GET /kill-switches`.
+ * @public
+ */
+export interface KillSwitchListResponse {
+  items: KillSwitchResponse[];
+  /** Whether the caller may engage and release kill switches (`runbooks.killswitch.manage`). */
+  canManage: boolean;
 }
 
 /**

@@ -29,6 +29,22 @@ function isLiteralDefault(def: ParameterDefinition): boolean {
 }
 
 /**
+ * How a parameter relates to the entity an execution targets: `bound` takes the entity's value and
+ * a request cannot change it; `unresolved` is bound but the entity lacks the value (the runbook
+ * cannot run there); `free` may be set by the request.
+ * @public
+ */
+export function parameterBinding(
+  name: string,
+  def: ParameterDefinition,
+  defaults?: Record<string, unknown>,
+): 'bound' | 'unresolved' | 'free' {
+  const options = { defaults: defaults ?? {} };
+  if (isUnresolvedBinding(name, def, options)) return 'unresolved';
+  return isEntityBound(name, def, options) ? 'bound' : 'free';
+}
+
+/**
  * A parameter whose default comes from the entity (`${{ entity… }}`) is bound to the entity the
  * execution targets, unless it is `overridable`: a request cannot point it at another namespace,
  * deployment or host group than the entity's own.

@@ -5,8 +5,14 @@ import {
   FetchApi,
 } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
+import { readBody, ServerSentEventParser } from './sse';
 import {
   AgentAskRequest,
+  ApprovalInboxResponse,
+  ExecutionStatsResponse,
+  ExecutionStatusValue,
+  KillSwitchListResponse,
+  KillSwitchResponse,
   EntityRunbooksResponse,
   ExecutionDetailsResponse,
   ExecutionListResponse,
@@ -30,6 +36,46 @@ export interface CreateExecutionRequest {
 }
 
 /**
+ * Filters of the execution history, newest first, a page at a time.
+ * @public
+ */
+export interface ExecutionListFilter {
+  entityRef?: string;
+  runbookRef?: string;
+  requester?: string;
+  status?: ExecutionStatusValue[];
+  /** ISO time: created at or after. */
+  createdAfter?: string;
+  /** ISO time: created before. */
+  createdBefore?: string;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+  limit?: number;
+}
+
+/**
+ * One event of an execution's live stream.
+ * @public
+ */
+export interface ExecutionStreamEvent {
+  seq: number;
+  type: string;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+/**
+ * A request to engage a kill switch.
+ * @public
+ */
+export interface EngageKillSwitchRequest {
+  scope: KillSwitchResponse['scope'];
+  /** The entity ref, runbook ref or execution id; none for `global`. */
+  target?: string;
+  reason: string;
+}
+
+/**
  * The runbooks backend, as the frontend uses it.
  * @public
  */
@@ -38,11 +84,26 @@ export interface RunbooksApi {
   getEntityRunbooks(entity: CompoundEntityRef): Promise<EntityRunbooksResponse>;
   /** Starts an execution (400 names a bad parameter; 409 when a kill switch holds). */
   createExecution(request: CreateExecutionRequest): Promise<ExecutionResponse>;
-  /** Recent executions, newest first. */
-  listExecutions(filter: {
-    entityRef?: string;
-    limit?: number;
-  }): Promise<ExecutionListResponse>;
+  /** Executions, newest first, filtered, a page at a time. */
+  listExecutions(filter: ExecutionListFilter): Promise<ExecutionListResponse>;
+  /** Figures of an entity's executions: per runbook and per week. */
+  getExecutionStats(
+    entityRef: string,
+    weeks?: number,
+  ): Promise<ExecutionStatsResponse>;
+  /**
+   * Follows an execution's events live (server-sent events), from after `after`, until the
+   * execution ends or `signal` aborts. Resolves with the last event's seq when the stream ends;
+   * rejects when the connection fails (the caller reconnects from the last seq it saw).
+   */
+  streamEvents(
+    id: string,
+    options: {
+      after: number;
+      signal: AbortSignal;
+      onEvent: (event: ExecutionStreamEvent) => void;
+    },
+  ): Promise<number>;
   /** One execution with its steps and events. */
   getExecution(id: string): Promise<ExecutionDetailsResponse>;
   /** The execution's signed statements: Sigstore bundles, one JSON per line. */
@@ -59,6 +120,23 @@ export interface RunbooksApi {
   ): Promise<ExecutionResponse>;
   /** Cancels an execution. */
   cancel(id: string): Promise<ExecutionResponse>;
+  /** Resolves an execution that needs attention: retry the step, skip it, or end the execution. */
+  resolveAttention(
+    id: string,
+    action: 'resume' | 'skip' | 'abort',
+  ): Promise<ExecutionResponse>;
+  /** Executions waiting for the caller's approval, and the caller's own waiting requests. */
+  getApprovalsInbox(): Promise<ApprovalInboxResponse>;
+  /** Kill switches (engaged ones unless `includeReleased`), and whether the caller may manage them. */
+  listKillSwitches(options?: {
+    includeReleased?: boolean;
+  }): Promise<KillSwitchListResponse>;
+  /** Engages a kill switch: executions in its scope stop at the next step boundary. */
+  engageKillSwitch(
+    request: EngageKillSwitchRequest,
+  ): Promise<KillSwitchResponse>;
+  /** Releases an engaged kill switch. */
+  releaseKillSwitch(id: string): Promise<KillSwitchResponse>;
   /** Asks the agent which runbooks answer an incident on the entity; nothing starts by itself. */
   ask(
     entity: CompoundEntityRef,
@@ -135,14 +213,68 @@ export class RunbooksClient implements RunbooksApi {
     });
   }
 
-  async listExecutions(filter: {
-    entityRef?: string;
-    limit?: number;
-  }): Promise<ExecutionListResponse> {
+  async listExecutions(
+    filter: ExecutionListFilter,
+  ): Promise<ExecutionListResponse> {
     const query = new URLSearchParams();
-    if (filter.entityRef) query.set('entityRef', filter.entityRef);
+    for (const key of [
+      'entityRef',
+      'runbookRef',
+      'requester',
+      'createdAfter',
+      'createdBefore',
+      'cursor',
+    ] as const) {
+      const value = filter[key];
+      if (value) query.set(key, value);
+    }
+    if (filter.status?.length) query.set('status', filter.status.join(','));
     if (filter.limit) query.set('limit', String(filter.limit));
     return this.request(`/executions?${query}`);
+  }
+
+  async getExecutionStats(
+    entityRef: string,
+    weeks?: number,
+  ): Promise<ExecutionStatsResponse> {
+    const query = new URLSearchParams({ entityRef });
+    if (weeks) query.set('weeks', String(weeks));
+    return this.request(`/executions/stats?${query}`);
+  }
+
+  async streamEvents(
+    id: string,
+    options: {
+      after: number;
+      signal: AbortSignal;
+      onEvent: (event: ExecutionStreamEvent) => void;
+    },
+  ): Promise<number> {
+    const base = await this.options.discoveryApi.getBaseUrl('runbooks');
+    const response = await this.options.fetchApi.fetch(
+      `${base}/executions/${encodeURIComponent(id)}/events`,
+      {
+        headers: {
+          accept: 'text/event-stream',
+          'last-event-id': String(options.after),
+        },
+        signal: options.signal,
+      },
+    );
+    if (!response.ok) {
+      throw await ResponseError.fromResponse(response);
+    }
+    let last = options.after;
+    const parser = new ServerSentEventParser(message => {
+      if (!message.data) return;
+      const event = JSON.parse(message.data) as ExecutionStreamEvent;
+      last = event.seq;
+      options.onEvent(event);
+    });
+    for await (const chunk of readBody(response)) {
+      parser.push(chunk);
+    }
+    return last;
   }
 
   async getExecution(id: string): Promise<ExecutionDetailsResponse> {
@@ -177,6 +309,44 @@ export class RunbooksClient implements RunbooksApi {
 
   async cancel(id: string): Promise<ExecutionResponse> {
     return this.request(`/executions/${encodeURIComponent(id)}/cancel`, {
+      method: 'POST',
+    });
+  }
+
+  async resolveAttention(
+    id: string,
+    action: 'resume' | 'skip' | 'abort',
+  ): Promise<ExecutionResponse> {
+    return this.request(`/executions/${encodeURIComponent(id)}/${action}`, {
+      method: 'POST',
+    });
+  }
+
+  async getApprovalsInbox(): Promise<ApprovalInboxResponse> {
+    return this.request('/approvals');
+  }
+
+  async listKillSwitches(options?: {
+    includeReleased?: boolean;
+  }): Promise<KillSwitchListResponse> {
+    return this.request(
+      `/kill-switches${
+        options?.includeReleased ? '?includeReleased=true' : ''
+      }`,
+    );
+  }
+
+  async engageKillSwitch(
+    request: EngageKillSwitchRequest,
+  ): Promise<KillSwitchResponse> {
+    return this.request('/kill-switches', {
+      method: 'POST',
+      body: JSON.stringify(request),
+    });
+  }
+
+  async releaseKillSwitch(id: string): Promise<KillSwitchResponse> {
+    return this.request(`/kill-switches/${encodeURIComponent(id)}/release`, {
       method: 'POST',
     });
   }

@@ -108,6 +108,19 @@ describe('EntityRunbooksContent', () => {
       rest.get(`${base}/proposals`, (_req, res, ctx) =>
         res(ctx.json({ items: [] })),
       ),
+      rest.get(`${base}/kill-switches`, (_req, res, ctx) =>
+        res(ctx.json({ items: [], canManage: false })),
+      ),
+      rest.get(`${base}/executions/stats`, (req, res, ctx) =>
+        res(
+          ctx.json({
+            entityRef: req.url.searchParams.get('entityRef'),
+            since: '2026-09-07T00:00:00.000Z',
+            weeks: [],
+            runbooks: [],
+          }),
+        ),
+      ),
     );
   });
 
@@ -123,8 +136,10 @@ describe('EntityRunbooksContent', () => {
       await screen.findByText('Scale a deployment within bounds'),
     ).toBeInTheDocument();
     expect(screen.getByText('Runbooks (1)')).toBeInTheDocument();
-    expect(screen.getByText('1 of 2')).toBeInTheDocument();
-    expect(screen.getByText('By its blast radius')).toBeInTheDocument();
+    expect(screen.getByTestId('risk-scale-deployment')).toHaveTextContent(
+      '1 of 2 steps change stateApproval: By its blast radius',
+    );
+    expect(screen.getByText('Never run here')).toBeInTheDocument();
     expect(
       screen.getByText('deployment: k8s-name = checkout'),
     ).toBeInTheDocument();
@@ -312,6 +327,295 @@ describe('EntityRunbooksContent', () => {
       'Signed so far (0 statements)',
     );
     expect(screen.getByText('No pending proposals.')).toBeVisible();
+  });
+
+  it('shows the last run, success rate, blast-radius preview and the weekly chart', async () => {
+    const lastRun = {
+      id: 'e7',
+      runbookRef: 'runbook:default/scale-deployment',
+      runbookDigest: 'sha256:x',
+      entityRef: 'component:default/checkout',
+      parameters: {},
+      requester: 'user:default/alice',
+      mode: 'execute',
+      status: 'failed',
+      currentStep: 1,
+      createdAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    const withPreview = {
+      ...response,
+      items: [
+        {
+          ...response.items[0],
+          radiusPreview: {
+            level: 'medium',
+            action: 'approve',
+            approvalsRequired: 1,
+            ownerApprovalFrom: [],
+            target: { entityRef: 'component:default/checkout' },
+            affected: [
+              {
+                entityRef: 'component:default/storefront',
+                kind: 'Component',
+                owner: 'group:default/team-web',
+                depth: 1,
+                via: 'dependencyOf',
+                counted: true,
+              },
+            ],
+            measures: { dependents: 1, objects: 1, hosts: 0 },
+            reasons: ['1 dependent'],
+          },
+        },
+      ],
+    };
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json(withPreview)),
+      ),
+      rest.get(`${base}/executions/stats`, (_req, res, ctx) =>
+        res(
+          ctx.json({
+            entityRef: 'component:default/checkout',
+            since: '2026-11-09T00:00:00.000Z',
+            weeks: [
+              {
+                weekStart: '2026-11-09T00:00:00.000Z',
+                succeeded: 2,
+                failed: 0,
+                cancelled: 1,
+                open: 0,
+                medianDurationMs: 4000,
+              },
+              {
+                weekStart: '2026-11-16T00:00:00.000Z',
+                succeeded: 1,
+                failed: 1,
+                cancelled: 0,
+                open: 1,
+                medianDurationMs: 90_000,
+              },
+            ],
+            runbooks: [
+              {
+                runbookRef: 'runbook:default/scale-deployment',
+                total: 6,
+                succeeded: 3,
+                failed: 1,
+                cancelled: 1,
+                successRate: 0.75,
+                lastRun,
+              },
+            ],
+            medianDurationMs: 6000,
+          }),
+        ),
+      ),
+    );
+    await renderTab();
+    const last = await screen.findByTestId(
+      'last-run-runbook:default/scale-deployment',
+    );
+    expect(last).toHaveTextContent(
+      'failed 3 h ago75% succeeded (3 of 4, 12 weeks)',
+    );
+    const risk = screen.getByTestId('risk-scale-deployment');
+    expect(risk).toHaveTextContent(
+      'Blast radius (at least): medium (approve, 1 approval)',
+    );
+    expect(
+      within(risk).getByRole('link', { name: 'storefront' }),
+    ).toHaveAttribute('href', '/catalog/default/component/storefront');
+    const chart = screen.getByRole('img', {
+      name: 'Executions per week over the last 2 weeks: 6 in all, median time to finish 6.0 s.',
+    });
+    expect(chart.querySelectorAll('rect')).toHaveLength(8);
+    // the figures as a table: the second week's median is 1 min 30 s
+    const table = screen.getByRole('table', {
+      name: 'Executions per week by outcome',
+      hidden: true,
+    });
+    expect(table).toHaveTextContent('1 min 30 s');
+  });
+
+  it('filters the history by runbook, status, requester and time, a page at a time', async () => {
+    const queries: URLSearchParams[] = [];
+    const item = (id: string) => ({
+      id,
+      runbookRef: 'runbook:default/scale-deployment',
+      runbookDigest: 'sha256:x',
+      entityRef: 'component:default/checkout',
+      parameters: {},
+      requester: 'user:default/bob',
+      mode: 'dry-run',
+      status: 'succeeded',
+      currentStep: 2,
+      createdAt: '2026-11-20T10:00:00.000Z',
+      updatedAt: '2026-11-20T10:00:00.000Z',
+    });
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json(response)),
+      ),
+      rest.get(`${base}/executions`, (req, res, ctx) => {
+        queries.push(req.url.searchParams);
+        const cursor = req.url.searchParams.get('cursor');
+        return res(
+          ctx.json(
+            cursor === 'c2'
+              ? { items: [item('page2')] }
+              : { items: [item('page1')], nextCursor: 'c2' },
+          ),
+        );
+      }),
+    );
+    await renderTab();
+    await screen.findByTestId('execution-page1');
+    expect(queries[0].get('entityRef')).toBe('component:default/checkout');
+    expect(queries[0].get('limit')).toBe('10');
+
+    fireEvent.click(screen.getByRole('button', { name: 'Older ›' }));
+    await screen.findByTestId('execution-page2');
+    expect(queries.at(-1)!.get('cursor')).toBe('c2');
+    expect(screen.getByText('Page 2')).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: '‹ Newer' }));
+    await screen.findByTestId('execution-page1');
+    expect(queries.at(-1)!.get('cursor')).toBeNull();
+
+    fireEvent.change(screen.getByLabelText('Requester'), {
+      target: { value: 'bob' },
+    });
+    await waitFor(() =>
+      expect(queries.at(-1)!.get('requester')).toBe('user:default/bob'),
+    );
+    fireEvent.change(screen.getByLabelText('From'), {
+      target: { value: '2026-11-01' },
+    });
+    fireEvent.change(screen.getByLabelText('To'), {
+      target: { value: '2026-11-30' },
+    });
+    await waitFor(() => {
+      const q = queries.at(-1)!;
+      expect(new Date(q.get('createdAfter')!).getTime()).toBe(
+        new Date('2026-11-01T00:00:00').getTime(),
+      );
+      // the whole last day counts
+      expect(new Date(q.get('createdBefore')!).getTime()).toBe(
+        new Date('2026-12-01T00:00:00').getTime(),
+      );
+    });
+    // the selects: a status and a runbook
+    fireEvent.mouseDown(screen.getByLabelText('Status'));
+    fireEvent.click(await screen.findByRole('option', { name: 'failed' }));
+    await waitFor(() => expect(queries.at(-1)!.get('status')).toBe('failed'));
+    fireEvent.mouseDown(screen.getByLabelText('Runbook'));
+    fireEvent.click(
+      await screen.findByRole('option', {
+        name: 'Scale a deployment within bounds',
+      }),
+    );
+    await waitFor(() =>
+      expect(queries.at(-1)!.get('runbookRef')).toBe(
+        'runbook:default/scale-deployment',
+      ),
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await waitFor(() => {
+      const q = queries.at(-1)!;
+      expect([...q.keys()].sort()).toEqual(['entityRef', 'limit']);
+    });
+  });
+
+  it('shows a parameter bound to the entity as fixed and sends its entity value', async () => {
+    const requests: any[] = [];
+    const bound = {
+      ...response,
+      items: [
+        {
+          ...response.items[0],
+          parameterDefinitions: {
+            deployment: {
+              type: 'string' as const,
+              format: 'k8s-name',
+              default:
+                "${{ entity.metadata.annotations['backstage.io/kubernetes-id'] }}",
+            },
+            replicas: { type: 'integer' as const, minimum: 1, maximum: 20 },
+          },
+        },
+      ],
+    };
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json(bound)),
+      ),
+      rest.post(`${base}/executions`, async (req, res, ctx) => {
+        requests.push(await req.json());
+        return res(ctx.status(500));
+      }),
+    );
+    await renderTab();
+    fireEvent.click(
+      await screen.findByRole('button', { name: 'Run scale-deployment' }),
+    );
+    const field = screen.getByLabelText('deployment');
+    expect(field).toHaveValue('checkout');
+    expect(field).toHaveAttribute('readonly');
+    expect(screen.getByTestId('bound-deployment')).toHaveTextContent(
+      'From this entity',
+    );
+    fireEvent.change(screen.getByLabelText('replicas'), {
+      target: { value: '2' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Start dry-run' }));
+    await waitFor(() => expect(requests).toHaveLength(1));
+    expect(requests[0].parameters).toEqual({
+      deployment: 'checkout',
+      replicas: 2,
+    });
+  });
+
+  it('offers no Run button to someone who may not run runbooks here, and shows an engaged kill switch', async () => {
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) => res(ctx.json({ ...response, canExecute: false })),
+      ),
+      rest.get(`${base}/kill-switches`, (_req, res, ctx) =>
+        res(
+          ctx.json({
+            canManage: false,
+            items: [
+              {
+                id: 'k1',
+                scope: 'entity',
+                target: 'component:default/checkout',
+                reason: 'INC-7 database failover',
+                engagedBy: 'user:default/bob',
+                engagedAt: '2026-11-25T03:00:00.000Z',
+              },
+            ],
+          }),
+        ),
+      ),
+    );
+    await renderTab();
+    expect(
+      await screen.findByText('You may not run runbooks here'),
+    ).toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: 'Run scale-deployment' }),
+    ).not.toBeInTheDocument();
+    const banner = await screen.findByTestId('kill-switch-entity');
+    expect(banner).toHaveTextContent('Kill switch engaged for entity checkout');
+    expect(banner).toHaveTextContent('INC-7 database failover — bob');
+    expect(
+      screen.queryByRole('button', { name: 'Engage kill switch…' }),
+    ).not.toBeInTheDocument();
   });
 
   it('explains how runbooks apply when none do', async () => {

@@ -4,6 +4,7 @@ import {
 } from '@backstage/catalog-model';
 import {
   EmptyState,
+  Link,
   Progress,
   ResponseErrorPanel,
   Table,
@@ -17,12 +18,18 @@ import Typography from '@material-ui/core/Typography';
 import {
   EntityRunbook,
   ExecutionResponse,
+  ExecutionStatsResponse,
+  RunbookStatsResponse,
 } from '@runbooks/plugin-runbooks-common';
-import { useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import useAsync from 'react-use/esm/useAsync';
 import { runbooksApiRef } from '../../api';
 import { AgentProposals } from '../AgentProposals';
-import { EntityExecutions } from '../EntityExecutions';
+import { Radius, useExecutionLink } from '../common/ExecutionParts';
+import { formatAgo } from '../common/format';
+import { StatusChip } from '../common/StatusChip';
+import { ExecutionHistory } from '../ExecutionHistory';
+import { KillSwitchBanner } from '../KillSwitch';
 import { RunRunbookDialog } from '../RunRunbookDialog';
 import { ParametersList } from './ParametersList';
 
@@ -63,14 +70,9 @@ const baseColumns: TableColumn<EntityRunbook>[] = [
     render: row => <EntityRefLink entityRef={row.owner} defaultKind="group" />,
   },
   {
-    title: 'Mutating steps',
+    title: 'Risk',
     field: 'mutatingSteps',
-    render: row => `${row.mutatingSteps} of ${row.steps.length}`,
-  },
-  {
-    title: 'Approval needed',
-    field: 'approval',
-    render: row => APPROVAL_LABEL[row.approval],
+    render: row => <Risk runbook={row} />,
   },
   {
     title: 'Parameters',
@@ -78,6 +80,56 @@ const baseColumns: TableColumn<EntityRunbook>[] = [
     render: row => <ParametersList runbook={row} />,
   },
 ];
+
+/** What a runbook changes, whether it waits for a person, and how far its change reaches here. */
+function Risk(props: { runbook: EntityRunbook }) {
+  const { runbook } = props;
+  return (
+    <Box data-testid={`risk-${runbook.name}`}>
+      <Typography variant="body2">
+        {runbook.mutatingSteps === 0
+          ? 'Read-only'
+          : `${runbook.mutatingSteps} of ${runbook.steps.length} steps change state`}
+      </Typography>
+      <Typography variant="body2" color="textSecondary">
+        Approval: {APPROVAL_LABEL[runbook.approval]}
+      </Typography>
+      {runbook.radiusPreview && (
+        <Radius radius={runbook.radiusPreview} preview />
+      )}
+    </Box>
+  );
+}
+
+/** The newest run of a runbook here, and how often it succeeds. */
+function LastRun(props: { stats?: RunbookStatsResponse }) {
+  const link = useExecutionLink();
+  const { stats } = props;
+  if (!stats?.lastRun) {
+    return (
+      <Typography variant="body2" color="textSecondary">
+        Never run here
+      </Typography>
+    );
+  }
+  const last = stats.lastRun;
+  const when = formatAgo(last.createdAt);
+  return (
+    <Box data-testid={`last-run-${last.runbookRef}`}>
+      <StatusChip status={last.status} />{' '}
+      <Typography variant="body2" component="span">
+        {link ? <Link to={link(last.id)}>{when}</Link> : when}
+      </Typography>
+      <Typography variant="body2" color="textSecondary">
+        {stats.successRate === undefined
+          ? 'no finished runs in 12 weeks'
+          : `${Math.round(stats.successRate * 100)}% succeeded (${
+              stats.succeeded
+            } of ${stats.succeeded + stats.failed}, 12 weeks)`}
+      </Typography>
+    </Box>
+  );
+}
 
 /**
  * The Runbooks tab of an entity page: the runbooks that apply to the entity.
@@ -89,10 +141,23 @@ export function EntityRunbooksContent() {
   const entityRef = getCompoundEntityRef(entity);
   const [running, setRunning] = useState<EntityRunbook>();
   const [started, setStarted] = useState<Pick<ExecutionResponse, 'id'>>();
+  const stringRef = stringifyEntityRef(entity);
   const { value, loading, error } = useAsync(
     () => api.getEntityRunbooks(entityRef),
     [api, entityRef.kind, entityRef.namespace, entityRef.name],
   );
+  const [stats, setStats] = useState<ExecutionStatsResponse>();
+  const loadStats = useCallback(
+    () =>
+      api.getExecutionStats(stringRef, 12).then(setStats, () => {
+        // the figures are an extra: the tab works without them
+        setStats(undefined);
+      }),
+    [api, stringRef],
+  );
+  useEffect(() => {
+    loadStats();
+  }, [loadStats, started]);
 
   if (loading) {
     return <Progress />;
@@ -102,33 +167,52 @@ export function EntityRunbooksContent() {
   }
   if (!value || value.items.length === 0) {
     return (
-      <EmptyState
-        missing="data"
-        title="No runbooks apply to this entity"
-        description="A runbook applies through spec.appliesTo in the runbook (entities or a selector), or through the runbooks.backstage.io/runbooks annotation on this entity."
-      />
+      <>
+        <KillSwitchBanner entityRef={stringRef} />
+        <EmptyState
+          missing="data"
+          title="No runbooks apply to this entity"
+          description="A runbook applies through spec.appliesTo in the runbook (entities or a selector), or through the runbooks.backstage.io/runbooks annotation on this entity."
+        />
+      </>
     );
   }
+  const byRunbook = new Map(stats?.runbooks.map(r => [r.runbookRef, r]));
   const columns: TableColumn<EntityRunbook>[] = [
-    ...baseColumns,
+    ...baseColumns.slice(0, 2),
+    {
+      title: 'Last run',
+      sorting: false,
+      render: row => <LastRun stats={byRunbook.get(row.ref)} />,
+    },
+    ...baseColumns.slice(2),
     {
       title: '',
       sorting: false,
-      render: row => (
-        <Button
-          size="small"
-          variant="outlined"
-          color="primary"
-          aria-label={`Run ${row.name}`}
-          onClick={() => setRunning(row)}
-        >
-          Run
-        </Button>
-      ),
+      render: row =>
+        value.canExecute ? (
+          <Button
+            size="small"
+            variant="outlined"
+            color="primary"
+            aria-label={`Run ${row.name}`}
+            onClick={() => setRunning(row)}
+          >
+            Run
+          </Button>
+        ) : (
+          <Typography variant="caption" color="textSecondary">
+            You may not run runbooks here
+          </Typography>
+        ),
     },
   ];
   return (
     <>
+      <KillSwitchBanner
+        entityRef={stringRef}
+        runbookRefs={value.items.map(r => r.ref)}
+      />
       <Table<EntityRunbook>
         title={`Runbooks (${value.items.length})`}
         options={{ paging: false, search: true, padding: 'dense' }}
@@ -144,15 +228,18 @@ export function EntityRunbooksContent() {
         />
       </Box>
       <Box mt={2}>
-        <EntityExecutions
-          entityRef={stringifyEntityRef(entity)}
+        <ExecutionHistory
+          entityRef={stringRef}
+          runbooks={value.items}
+          stats={stats}
           started={started}
+          onChange={loadStats}
         />
       </Box>
       {running && (
         <RunRunbookDialog
           runbook={running}
-          entityRef={stringifyEntityRef(entity)}
+          entityRef={stringRef}
           open
           onClose={() => setRunning(undefined)}
           onStarted={execution => {

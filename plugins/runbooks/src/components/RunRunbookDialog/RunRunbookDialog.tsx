@@ -11,14 +11,18 @@ import Radio from '@material-ui/core/Radio';
 import RadioGroup from '@material-ui/core/RadioGroup';
 import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
+import { Theme } from '@material-ui/core/styles';
+import useMediaQuery from '@material-ui/core/useMediaQuery';
 import {
   compileParameterSchema,
   EntityRunbook,
   ExecutionResponse,
   ParameterDefinition,
+  parameterBinding,
 } from '@runbooks/plugin-runbooks-common';
 import { useMemo, useState } from 'react';
 import { runbooksApiRef } from '../../api';
+import { errorMessage } from '../common/errorMessage';
 
 type Values = Record<string, string | boolean>;
 
@@ -58,9 +62,27 @@ function ParameterField(props: {
   def: ParameterDefinition;
   value: string | boolean;
   error?: string;
+  /** Bound to the entity: shown, fixed, not editable. */
+  bound?: boolean;
   onChange: (value: string | boolean) => void;
 }) {
-  const { name, def, value, error, onChange } = props;
+  const { name, def, value, error, bound, onChange } = props;
+  if (bound) {
+    return (
+      <TextField
+        fullWidth
+        margin="dense"
+        variant="outlined"
+        name={name}
+        label={def.title ?? name}
+        value={String(value)}
+        InputProps={{ readOnly: true }}
+        inputProps={{ 'aria-label': name, 'aria-readonly': true }}
+        helperText={`From this entity (${def.default}); this runbook does not let it be changed here`}
+        data-testid={`bound-${name}`}
+      />
+    );
+  }
   if (def.type === 'boolean') {
     return (
       <FormControlLabel
@@ -125,12 +147,17 @@ export function RunRunbookDialog(props: {
 }) {
   const { runbook, entityRef, open, onClose, onStarted } = props;
   const api = useApi(runbooksApiRef);
+  const narrow = useMediaQuery((theme: Theme) => theme.breakpoints.down('xs'));
   const [values, setValues] = useState<Values>(() => initialValues(runbook));
   const [mode, setMode] = useState<'dry-run' | 'execute'>('dry-run');
   const [submitting, setSubmitting] = useState(false);
   const [submitError, setSubmitError] = useState<string>();
+  // the backend's schema for this entity: bound parameters must keep the entity's value
   const schema = useMemo(
-    () => compileParameterSchema(runbook.parameterDefinitions),
+    () =>
+      compileParameterSchema(runbook.parameterDefinitions, {
+        defaults: runbook.defaults,
+      }),
     [runbook],
   );
   const parameters = toParameters(runbook, values);
@@ -156,15 +183,24 @@ export function RunRunbookDialog(props: {
       });
       onStarted(execution);
     } catch (e) {
-      setSubmitError((e as Error).message);
+      setSubmitError(errorMessage(e));
     } finally {
       setSubmitting(false);
     }
   };
 
   return (
-    <Dialog open={open} onClose={onClose} fullWidth maxWidth="sm">
-      <DialogTitle>Run {runbook.title ?? runbook.name}</DialogTitle>
+    <Dialog
+      open={open}
+      onClose={onClose}
+      fullWidth
+      maxWidth="sm"
+      fullScreen={narrow}
+      aria-labelledby="run-runbook-title"
+    >
+      <DialogTitle id="run-runbook-title">
+        Run {runbook.title ?? runbook.name}
+      </DialogTitle>
       <DialogContent>
         <Typography variant="body2" color="textSecondary" gutterBottom>
           against {entityRef}
@@ -176,6 +212,7 @@ export function RunRunbookDialog(props: {
             def={def}
             value={values[name]}
             error={errors[name]}
+            bound={parameterBinding(name, def, runbook.defaults) === 'bound'}
             onChange={value => setValues(v => ({ ...v, [name]: value }))}
           />
         ))}
@@ -206,6 +243,14 @@ export function RunRunbookDialog(props: {
             </li>
           ))}
         </ol>
+        {Object.entries(errors)
+          .filter(([field]) => !(field in runbook.parameterDefinitions))
+          .map(([field, message]) => (
+            <Typography key={field} color="error" variant="body2">
+              {field ? `${field}: ` : ''}
+              {message}
+            </Typography>
+          ))}
         {blocked && (
           <Typography color="error" variant="body2">
             This runbook cannot run with the configured tools:{' '}

@@ -1,0 +1,1 @@
+export { ApprovalsInbox } from './ApprovalsInbox';

@@ -1,1 +1,0 @@
-export { EntityExecutions } from './EntityExecutions';

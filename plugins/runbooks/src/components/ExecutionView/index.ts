@@ -1,0 +1,1 @@
+export { ExecutionView, GatePanel } from './ExecutionView';

@@ -1,0 +1,218 @@
+import {
+  MockFetchApi,
+  registerMswTestHooks,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/test-utils';
+import { KillSwitchResponse } from '@runbooks/plugin-runbooks-common';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { rest } from 'msw';
+import { setupServer } from 'msw/node';
+import { RunbooksClient, runbooksApiRef } from '../../api';
+import { KillSwitchBanner } from './KillSwitchBanner';
+
+const server = setupServer();
+registerMswTestHooks(server);
+
+const base = 'http://backend.test/api/runbooks';
+const api = new RunbooksClient({
+  discoveryApi: { getBaseUrl: async () => base },
+  fetchApi: new MockFetchApi(),
+});
+
+const engagedAt = '2026-11-25T02:00:00.000Z';
+const global: KillSwitchResponse = {
+  id: 'k1',
+  scope: 'global',
+  target: '',
+  reason: 'Database failover in progress',
+  engagedBy: 'user:default/carol',
+  engagedAt,
+};
+const otherEntity: KillSwitchResponse = {
+  id: 'k2',
+  scope: 'entity',
+  target: 'component:default/payments',
+  reason: 'Payments freeze',
+  engagedBy: 'user:default/dave',
+  engagedAt,
+};
+const thisEntity: KillSwitchResponse = {
+  ...otherEntity,
+  id: 'k3',
+  target: 'component:default/checkout',
+  reason: 'Checkout freeze',
+};
+
+function serve(items: KillSwitchResponse[], canManage: boolean) {
+  const state = { items, canManage };
+  server.use(
+    rest.get(`${base}/kill-switches`, (_req, res, ctx) => res(ctx.json(state))),
+  );
+  return state;
+}
+
+function renderBanner(props: { entityRef?: string } = {}) {
+  return renderInTestApp(
+    <TestApiProvider apis={[[runbooksApiRef, api]]}>
+      <KillSwitchBanner {...props} />
+    </TestApiProvider>,
+  );
+}
+
+describe('KillSwitchBanner', () => {
+  it('shows an engaged global switch with its reason and who engaged it', async () => {
+    serve([global], false);
+    await renderBanner();
+    const alert = await screen.findByTestId('kill-switch-global');
+    expect(alert).toHaveAttribute('role', 'alert');
+    expect(alert).toHaveTextContent(
+      '⛔ Global kill switch engaged: no runbook runs anywhere',
+    );
+    expect(alert).toHaveTextContent(
+      `Database failover in progress — carol, ${new Date(
+        engagedAt,
+      ).toLocaleString()}.`,
+    );
+    expect(
+      screen.queryByRole('button', { name: /Release/ }),
+    ).not.toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: 'Engage kill switch…' }),
+    ).not.toBeInTheDocument();
+  });
+
+  it('releases a switch and reloads', async () => {
+    const released: string[] = [];
+    const state = serve([global], true);
+    server.use(
+      rest.post(`${base}/kill-switches/:id/release`, (req, res, ctx) => {
+        released.push(req.params.id as string);
+        state.items = [];
+        return res(
+          ctx.json({
+            ...global,
+            releasedBy: 'user:default/guest',
+            releasedAt: '2026-11-25T03:00:00.000Z',
+          }),
+        );
+      }),
+    );
+    await renderBanner();
+    fireEvent.click(
+      await screen.findByRole('button', {
+        name: 'Release: Global kill switch engaged: no runbook runs anywhere',
+      }),
+    );
+    await waitFor(() =>
+      expect(
+        screen.queryByTestId('kill-switch-global'),
+      ).not.toBeInTheDocument(),
+    );
+    expect(released).toEqual(['k1']);
+    expect(
+      screen.getByRole('button', { name: 'Engage kill switch…' }),
+    ).toBeInTheDocument();
+  });
+
+  it("shows only the switches that hold on this entity's page", async () => {
+    serve([otherEntity, thisEntity, global], false);
+    await renderBanner({ entityRef: 'component:default/checkout' });
+    await screen.findByTestId('kill-switch-global');
+    const entity = screen.getAllByTestId('kill-switch-entity');
+    expect(entity).toHaveLength(1);
+    expect(entity[0]).toHaveTextContent(
+      '⛔ Kill switch engaged for entity checkout',
+    );
+    expect(entity[0]).toHaveTextContent('Checkout freeze');
+    expect(screen.queryByText(/Payments freeze/)).not.toBeInTheDocument();
+  });
+
+  it('engages a switch on the entity with a reason', async () => {
+    const bodies: unknown[] = [];
+    const state = serve([], true);
+    server.use(
+      rest.post(`${base}/kill-switches`, async (req, res, ctx) => {
+        bodies.push(await req.json());
+        state.items = [thisEntity];
+        return res(ctx.status(201), ctx.json(thisEntity));
+      }),
+    );
+    await renderBanner({ entityRef: 'component:default/checkout' });
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+
+    fireEvent.click(
+      await screen.findByRole('button', { name: 'Engage kill switch…' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(
+      within(dialog).getByRole('radio', { name: 'Only checkout' }),
+    ).toBeChecked();
+    expect(
+      within(dialog).getByRole('radio', { name: 'Everything (global)' }),
+    ).not.toBeChecked();
+
+    const engage = within(dialog).getByRole('button', { name: 'Engage' });
+    expect(engage).toBeDisabled();
+    const reason = within(dialog).getByLabelText('Reason');
+    fireEvent.change(reason, { target: { value: 'ab' } });
+    expect(engage).toBeDisabled();
+    fireEvent.change(reason, { target: { value: '   ab   ' } });
+    expect(engage).toBeDisabled();
+    fireEvent.change(reason, { target: { value: 'Bad deploy, hold on ' } });
+    expect(engage).toBeEnabled();
+
+    fireEvent.click(engage);
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument(),
+    );
+    expect(bodies).toEqual([
+      {
+        scope: 'entity',
+        target: 'component:default/checkout',
+        reason: 'Bad deploy, hold on',
+      },
+    ]);
+    expect(await screen.findByTestId('kill-switch-entity')).toHaveTextContent(
+      'Checkout freeze',
+    );
+  });
+
+  it('engages a global switch when there is no entity, and says why the backend refused', async () => {
+    const bodies: unknown[] = [];
+    serve([], true);
+    server.use(
+      rest.post(`${base}/kill-switches`, async (req, res, ctx) => {
+        bodies.push(await req.json());
+        return res(
+          ctx.status(403),
+          ctx.json({
+            error: {
+              name: 'NotAllowedError',
+              message: 'You may not engage kill switches',
+            },
+            request: { method: 'POST', url: '/kill-switches' },
+            response: { statusCode: 403 },
+          }),
+        );
+      }),
+    );
+    await renderBanner();
+    fireEvent.click(
+      await screen.findByRole('button', { name: 'Engage kill switch…' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(within(dialog).queryByRole('radio', { name: /Only/ })).toBeNull();
+    expect(
+      within(dialog).getByRole('radio', { name: 'Everything (global)' }),
+    ).toBeChecked();
+    fireEvent.change(within(dialog).getByLabelText('Reason'), {
+      target: { value: 'Incident 42' },
+    });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Engage' }));
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent(
+      'You may not engage kill switches',
+    );
+    expect(bodies).toEqual([{ scope: 'global', reason: 'Incident 42' }]);
+  });
+});

@@ -1,0 +1,1 @@
+export { KillSwitchBanner } from './KillSwitchBanner';

@@ -1,0 +1,1 @@
+export { RunbooksPage, ExecutionPage } from './RunbooksPage';
