@@ -173,7 +173,7 @@ test('alice runs restart on checkout, bob approves from his inbox, the page upda
     )
     .waitFor({ timeout: 30_000 });
   assert.equal(
-    await alice.getByRole('button', { name: 'Approve this plan' }).count(),
+    await alice.getByRole('button', { name: /^Approve the plan of/ }).count(),
     0,
   );
   await alice.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
@@ -183,10 +183,12 @@ test('alice runs restart on checkout, bob approves from his inbox, the page upda
   const aliceInbox = await signedInPage('alice');
   await aliceInbox.goto(`${APP}/runbooks`);
   await aliceInbox
-    .getByText('Your requests waiting for someone else (1)')
+    .getByText('Waiting for someone else (1)')
     .waitFor({ timeout: 30_000 });
   await aliceInbox
-    .getByText('You requested this execution: another person must approve it')
+    .getByText(
+      'You requested this execution, so another person must approve it',
+    )
     .first()
     .waitFor();
   await aliceInbox.close();
@@ -211,7 +213,7 @@ test('alice runs restart on checkout, bob approves from his inbox, the page upda
   await item
     .getByLabel('Comment')
     .fill('Checked the plan: only checkout restarts');
-  await item.getByRole('button', { name: 'Approve this plan' }).click();
+  await item.getByRole('button', { name: /^Approve the plan of/ }).click();
   await bob
     .getByText('Nothing waits for your approval')
     .waitFor({ timeout: 30_000 });
@@ -288,7 +290,11 @@ test('alice runs restart on checkout, bob approves from his inbox, the page upda
   await shot(alice, 'kill-switch-refused');
 
   // bob releases it, and runs are possible again
-  await bob.getByRole('button', { name: /^Release/ }).click();
+  await bob.getByRole('button', { name: /^Release: / }).click();
+  await bob
+    .getByRole('dialog', { name: 'Release the kill switch?' })
+    .getByRole('button', { name: 'Release', exact: true })
+    .click();
   await bob
     .getByTestId('kill-switch-global')
     .waitFor({ state: 'detached', timeout: 30_000 });

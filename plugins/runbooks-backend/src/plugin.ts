@@ -359,8 +359,8 @@ export const runbooksPlugin = createBackendPlugin({
             authorizer,
             onCall: ownerRef => onCall.getOnCall(ownerRef, new Date()),
             runbookCatalog,
-            radiusPreview: (entityRef, runbooks) =>
-              blastRadius.preview(entityRef, runbooks),
+            radiusPreview: (entityRef, runbooks, credentials) =>
+              blastRadius.preview(entityRef, runbooks, credentials),
             toolServers: () => pool.statuses(),
             store,
             events,

@@ -1,4 +1,7 @@
-import { BlastRadius } from '@runbooks/plugin-runbooks-common';
+import {
+  BlastRadius,
+  FOUR_EYES_MESSAGE,
+} from '@runbooks/plugin-runbooks-common';
 import { Approval } from '../engine/types';
 
 /** Where an approval gate stands. */
@@ -67,4 +70,34 @@ export function evaluateGate(input: {
     satisfied: missing.length === 0,
     missing,
   };
+}
+
+/**
+ * Why a person cannot give the approval a gate waits for, or undefined when they can (permission
+ * aside): they requested the execution, their approval already counts, or the last approval must
+ * come from an owner of an affected service and they are not a member of one.
+ */
+export function approvalRefusal(
+  gate: GateState,
+  input: { caller: string; requester: string; claims: string[] },
+): string | undefined {
+  if (input.caller === input.requester) return FOUR_EYES_MESSAGE;
+  if (gate.counted.some(a => a.decidedBy === input.caller)) {
+    return `You approved this plan; it still needs ${gate.missing.join(
+      ' and ',
+    )}.`;
+  }
+  const owner = gate.ownerApprovalFrom.some(ref => input.claims.includes(ref));
+  if (
+    !gate.ownerApproved &&
+    !owner &&
+    gate.counted.length + 1 >= gate.required
+  ) {
+    return `It needs ${gate.missing.join(
+      ' and ',
+    )}; you are not a member of ${gate.ownerApprovalFrom.join(
+      ', ',
+    )}, so your approval cannot complete it.`;
+  }
+  return undefined;
 }

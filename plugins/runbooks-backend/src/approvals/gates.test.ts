@@ -273,6 +273,16 @@ describe('approval gates', () => {
       '1 more approval (1 of 2)',
       'an approval from a member of group:default/team-web (owners of affected services)',
     ]);
+    // bob's approval counts already: the page and his inbox say so instead of offering it again
+    expect(now.body.gate).toMatchObject({
+      canApprove: false,
+      cannotApprove:
+        'You approved this plan; it still needs 1 more approval (1 of 2) and an approval from a member of group:default/team-web (owners of affected services).',
+    });
+    const inbox = await t.api.get('/approvals', 'bob');
+    expect(inbox.body.items.map((i: any) => i.cannotApprove)).toEqual([
+      now.body.gate.cannotApprove,
+    ]);
     await t.stop();
   });
 
@@ -280,7 +290,15 @@ describe('approval gates', () => {
     const t = await startBackend();
     const { id, details } = await t.waiting('two-approvals');
     expect((await t.decide(id, details.gate, 'bob')).status).toBe(200);
-    // carol is an approver but owns nothing affected: her approval cannot complete the gate
+    // carol is an approver but owns nothing affected: she is told before she tries
+    const carolView = await t.api.get(`/executions/${id}`, 'carol');
+    expect(carolView.body.gate.canApprove).toBe(false);
+    expect(carolView.body.gate.cannotApprove).toMatch(
+      /you are not a member of group:default\/team-web, so your approval cannot complete it/,
+    );
+    expect(
+      (await t.api.get(`/executions/${id}`, 'dave')).body.gate,
+    ).toMatchObject({ canApprove: true });
     const carol = await t.decide(id, details.gate, 'carol');
     expect(carol.status).toBe(403);
     expect(carol.body.error.message).toMatch(/group:default\/team-web/);

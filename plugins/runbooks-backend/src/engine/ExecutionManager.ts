@@ -1,3 +1,4 @@
+import { FOUR_EYES_MESSAGE } from '@runbooks/plugin-runbooks-common';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { ConflictError, InputError, NotAllowedError } from '@backstage/errors';
 import { RunbookEntityV1alpha1 } from '@runbooks/plugin-runbooks-common';
@@ -238,9 +239,7 @@ export class ExecutionManager {
           };
         }
         if (input.decidedBy === execution.requester) {
-          throw new NotAllowedError(
-            'You requested this execution; another person must approve it (four-eyes rule)',
-          );
+          throw new NotAllowedError(FOUR_EYES_MESSAGE);
         }
         if (input.scope === 'remaining') {
           this.assertRemainingPlansKnown(execution, input.stepIndex);

@@ -1,6 +1,7 @@
 import {
   BlastRadius,
   ExecutionStatusValue,
+  FINAL_EXECUTION_STATUSES,
 } from '@runbooks/plugin-runbooks-common';
 
 /** How an execution runs: every step's dry-run only, or for real. */
@@ -10,11 +11,8 @@ export type ExecutionMode = 'dry-run' | 'execute';
 export type ExecutionStatus = ExecutionStatusValue;
 
 /** Statuses an execution never leaves. */
-export const TERMINAL_STATUSES: ReadonlyArray<ExecutionStatus> = [
-  'succeeded',
-  'failed',
-  'cancelled',
-];
+export const TERMINAL_STATUSES: ReadonlyArray<ExecutionStatus> =
+  FINAL_EXECUTION_STATUSES;
 
 /** The status of one step run. */
 export type StepStatus =

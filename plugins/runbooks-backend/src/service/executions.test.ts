@@ -1,4 +1,7 @@
-import { mockCredentials } from '@backstage/backend-test-utils';
+import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
+import express from 'express';
+import http from 'node:http';
 import request from 'supertest';
 import {
   requestExecution,
@@ -61,6 +64,78 @@ function readStream(server: any, id: string, lastEventId?: string) {
 }
 
 describe('the executions API', () => {
+  it('streams events as they happen, uncompressed, while the execution still waits', async () => {
+    const { server } = await startBackend();
+    const created = await requestExecution(server, {
+      runbookRef: 'runbook:default/gated',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 3 },
+      mode: 'execute',
+    });
+    await waitForStatus(server, created.body.id, ['waiting-approval']);
+    // the production backend compresses responses (the test backend does not): the same
+    // middleware in front of the plugin, as a pass-through
+    const app = express();
+    app.use(
+      MiddlewareFactory.create({
+        config: mockServices.rootConfig(),
+        logger: mockServices.logger.mock(),
+      }).compression(),
+    );
+    app.use((req, res) => {
+      const upstream = http.request(
+        {
+          port: (server.address() as { port: number }).port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        answer => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.on('data', chunk => {
+            res.write(chunk);
+          });
+          answer.on('end', () => res.end());
+        },
+      );
+      req.on('close', () => upstream.destroy());
+      upstream.end();
+    });
+    const front = app.listen(0);
+    const { port } = front.address() as { port: number };
+    // a browser asks for gzip; the compression middleware must not hold the stream back
+    const first = await new Promise<{ headers: any; text: string }>(
+      (resolve, reject) => {
+        const req = http.get(
+          `http://127.0.0.1:${port}/api/runbooks/executions/${created.body.id}/events`,
+          { headers: { authorization: alice, 'accept-encoding': 'gzip' } },
+          res => {
+            let text = '';
+            res.on('data', chunk => {
+              text += chunk.toString();
+              if (text.includes('event: approval-requested')) {
+                resolve({ headers: res.headers, text });
+                req.destroy();
+              }
+            });
+            res.on('end', () => reject(new Error(`stream ended: ${text}`)));
+          },
+        );
+        req.on('error', e => {
+          if (!req.destroyed) reject(e);
+        });
+      },
+    );
+    front.close();
+    expect(first.headers['content-encoding']).toBeUndefined();
+    expect(first.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(first.text).toMatch(/^: stream of execution events/);
+    const still = await request(server)
+      .get(`/api/runbooks/executions/${created.body.id}`)
+      .set('Authorization', alice);
+    expect(still.body.execution.status).toBe('waiting-approval');
+  }, 10_000);
+
   it('runs a requested execution and reports its steps and events', async () => {
     const { server, state } = await startBackend();
     const created = await requestExecution(server, {

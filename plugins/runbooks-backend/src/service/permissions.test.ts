@@ -132,7 +132,7 @@ describe('what each caller may do', () => {
     expect(alice.body.items[0].execution.id).toBe(waiting);
     expect(alice.body.items[0].gate.canApprove).toBe(false);
     expect(alice.body.items[0].cannotApprove).toBe(
-      'You requested this execution: another person must approve it (four-eyes rule).',
+      'You requested this execution, so another person must approve it (four-eyes rule).',
     );
   });
 
@@ -149,6 +149,45 @@ describe('what each caller may do', () => {
   it('keeps the approvals inbox for people', async () => {
     const res = await t.get('/approvals', SERVICE);
     expect(res.status).toBe(403);
+  });
+
+  it('stores kill-switch targets as executions store refs, and refuses a malformed one', async () => {
+    const post = (body: object) =>
+      request(t.server)
+        .post('/api/runbooks/kill-switches')
+        .set('Authorization', as('bob'))
+        .send(body);
+    const entity = await post({
+      scope: 'entity',
+      target: 'checkout',
+      reason: 'freeze',
+    });
+    expect(entity.status).toBe(201);
+    expect(entity.body.target).toBe('component:default/checkout');
+    const runbook = await post({
+      scope: 'runbook',
+      target: 'restart-deployment',
+      reason: 'freeze',
+    });
+    expect(runbook.body.target).toBe('runbook:default/restart-deployment');
+    const execution = await post({
+      scope: 'execution',
+      target: 'e-1',
+      reason: 'freeze',
+    });
+    expect(execution.body.target).toBe('e-1');
+    const bad = await post({
+      scope: 'entity',
+      target: 'component:',
+      reason: 'freeze',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/target/);
+    for (const s of [entity, runbook, execution]) {
+      await request(t.server)
+        .post(`/api/runbooks/kill-switches/${s.body.id}/release`)
+        .set('Authorization', as('bob'));
+    }
   });
 
   it('tells who may manage kill switches, with dates as ISO strings', async () => {

@@ -27,7 +27,7 @@ import {
   RunbookEntityV1alpha1,
 } from '@runbooks/plugin-runbooks-common';
 import { OnCallSchedule } from '@runbooks/plugin-runbooks-node';
-import { evaluateGate } from '../approvals';
+import { approvalRefusal, evaluateGate } from '../approvals';
 import { RunbooksAuthorizer } from '../permissions';
 import express from 'express';
 import Router from 'express-promise-router';
@@ -111,8 +111,6 @@ function executionActions(
   };
 }
 
-const FOUR_EYES =
-  'You requested this execution: another person must approve it (four-eyes rule).';
 /** The most executions the approvals inbox lists. */
 const INBOX_LIMIT = 200;
 
@@ -142,6 +140,8 @@ export interface RouterOptions {
   radiusPreview?: (
     entityRef: string,
     runbooks: RunbookEntityV1alpha1[],
+    /** The caller's: the preview shows only the entities they may read in the catalog. */
+    credentials: BackstageCredentials,
   ) => Promise<Map<string, BlastRadius>>;
   /** The agent, its intake settings and the catalog to resolve alerts to entities. */
   agent: {
@@ -261,7 +261,30 @@ const killSwitchBody = z
     target: z.string().min(1).optional(),
     reason: z.string().min(3).max(2000),
   })
-  .strict();
+  .strict()
+  .transform((body, ctx) => {
+    // stored as executions store their refs, so the switch matches them: checkout is
+    // component:default/checkout, restart-deployment is runbook:default/restart-deployment
+    if (!body.target || (body.scope !== 'entity' && body.scope !== 'runbook')) {
+      return body;
+    }
+    try {
+      const target = stringifyEntityRef(
+        parseEntityRef(body.target, {
+          defaultKind: body.scope === 'entity' ? 'component' : 'runbook',
+          defaultNamespace: 'default',
+        }),
+      );
+      return { ...body, target };
+    } catch (e) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: (e as Error).message,
+      });
+      return z.NEVER;
+    }
+  });
 
 async function parse<T>(
   schema: z.ZodType<T>,
@@ -321,7 +344,7 @@ export async function createRouter(
     );
     const entityRef = stringifyEntityRef(entity);
     const previews = await options
-      .radiusPreview?.(entityRef, runbooks)
+      .radiusPreview?.(entityRef, runbooks, credentials)
       .catch(e => {
         options.logger.warn(
           `Blast-radius preview for ${entityRef} failed: ${e}`,
@@ -422,7 +445,7 @@ export async function createRouter(
     waiting: StepRun,
     may: CallerMay,
     onCall: ReturnType<typeof onCallLookup>,
-  ): Promise<ApprovalGateResponse> => {
+  ): Promise<ApprovalGateResponse & { cannotApprove?: string }> => {
     const gate = evaluateGate({
       radius: waiting.blastRadius,
       approvals: await store.listApprovals(execution.id, waiting.stepIndex),
@@ -431,6 +454,20 @@ export async function createRouter(
       attempt: waiting.attempt,
       now: new Date(),
     });
+    let cannotApprove: string | undefined;
+    if (credentials.principal.type !== 'user') {
+      cannotApprove = 'Only people approve.';
+    } else {
+      cannotApprove =
+        approvalRefusal(gate, {
+          caller: credentials.principal.userEntityRef,
+          requester: execution.requester,
+          claims: (await userInfo.getUserInfo(credentials)).ownershipEntityRefs,
+        }) ??
+        (may.approve(execution)
+          ? undefined
+          : 'You may not approve executions of this entity.');
+    }
     return {
       stepIndex: waiting.stepIndex,
       stepId: waiting.stepId,
@@ -442,10 +479,8 @@ export async function createRouter(
       ownerApprovalFrom: gate.ownerApprovalFrom,
       missing: gate.missing,
       onCall: (await onCall(execution.entityOwner))?.levels,
-      canApprove:
-        credentials.principal.type === 'user' &&
-        credentials.principal.userEntityRef !== execution.requester &&
-        may.approve(execution),
+      canApprove: !cannotApprove,
+      cannotApprove,
     };
   };
 
@@ -478,14 +513,13 @@ export async function createRouter(
     const onCall = onCallLookup();
     const items = await Promise.all(
       waiting.map(async ({ execution, step }) => {
-        const item = {
+        const gate = await gateOf(credentials, execution, step, may, onCall);
+        return {
           execution: redactExecution(execution),
           step: redactSteps(execution, [step])[0],
-          gate: await gateOf(credentials, execution, step, may, onCall),
+          gate,
+          cannotApprove: gate.cannotApprove,
         };
-        return execution.requester === userRef
-          ? { ...item, cannotApprove: FOUR_EYES }
-          : item;
       }),
     );
     // dates become ISO strings in JSON: the shape of ApprovalInboxResponse
@@ -640,7 +674,9 @@ export async function createRouter(
     }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
-      'Cache-Control': 'no-cache',
+      // no-transform: the backend's compression middleware would otherwise hold events back
+      // until its buffer fills, and a watcher would see them only when the stream ends
+      'Cache-Control': 'no-cache, no-transform',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });

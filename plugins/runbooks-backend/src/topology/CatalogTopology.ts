@@ -1,3 +1,4 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { AuthService } from '@backstage/backend-plugin-api';
 import {
   Entity,
@@ -96,11 +97,17 @@ export class CatalogTopology {
    */
   async affected(
     entityRef: string,
-    options?: { maxDepth?: number; maxEntities?: number },
+    options?: {
+      maxDepth?: number;
+      maxEntities?: number;
+      /** Whose view of the catalog to walk; the plugin's own (everything) by default. */
+      credentials?: BackstageCredentials;
+    },
   ): Promise<TopologyWalk> {
     const maxDepth = options?.maxDepth ?? 6;
     const maxEntities = options?.maxEntities ?? 500;
-    const credentials = await this.#auth.getOwnServiceCredentials();
+    const credentials =
+      options?.credentials ?? (await this.#auth.getOwnServiceCredentials());
     const target = await this.#catalog.getEntityByRef(entityRef, {
       credentials,
     });

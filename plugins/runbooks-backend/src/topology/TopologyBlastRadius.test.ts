@@ -1,4 +1,4 @@
-import { mockServices } from '@backstage/backend-test-utils';
+import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
   RunbookEntityV1alpha1,
@@ -169,6 +169,19 @@ describe('TopologyBlastRadius.preview', () => {
     expect(previews.get('runbook:default/stricter')).toMatchObject({
       level: 'low',
       action: 'approve',
+    });
+  });
+
+  it('walks the catalog as the reader, who sees only the entities they may read', async () => {
+    const { hook, walks } = setup();
+    const credentials = mockCredentials.user('user:default/contractor');
+    await hook.preview(
+      'component:default/storefront',
+      [runbook('restart', [step])],
+      credentials,
+    );
+    expect(walks).toHaveBeenCalledWith('component:default/storefront', {
+      credentials,
     });
   });
 

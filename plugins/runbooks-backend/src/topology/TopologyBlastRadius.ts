@@ -1,3 +1,4 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import {
   BlastRadius,
@@ -58,21 +59,24 @@ export class TopologyBlastRadius implements BlastRadiusHook {
   }
 
   /**
-   * The blast radius of each mutating runbook's strictest mutating step (highest level, then
-   * action) on an entity, before any plan: one walk of the catalog graph for all of them, and a
+   * The blast radius of each mutating runbook's strictest mutating step (strictest action, then
+   * highest level) on an entity, before any plan: one walk of the catalog graph for all of them, and a
    * plan of one object on no host. Keyed by runbook ref; read-only runbooks are left out. Rejects
    * when the graph cannot be read.
    */
   async preview(
     entityRef: string,
     runbooks: RunbookEntityV1alpha1[],
+    /** The reader's: the preview lists only the entities they may read in the catalog. */
+    credentials?: BackstageCredentials,
   ): Promise<Map<string, BlastRadius>> {
     const previews = new Map<string, BlastRadius>();
     const mutating = runbooks.filter(r => r.spec.steps.some(s => s.mutates));
     if (mutating.length === 0) return previews;
-    const walk = await this.#topology.affected(entityRef);
+    const walk = await this.#topology.affected(entityRef, { credentials });
+    // what the policy does decides first (a stricter action at a lower level wins), then the level
     const strictness = (r: BlastRadius) =>
-      LEVELS.indexOf(r.level) * ACTIONS.length + ACTIONS.indexOf(r.action);
+      ACTIONS.indexOf(r.action) * LEVELS.length + LEVELS.indexOf(r.level);
     for (const runbook of mutating) {
       const radii = runbook.spec.steps
         .filter(step => step.mutates)

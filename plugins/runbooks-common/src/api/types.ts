@@ -88,6 +88,23 @@ export interface EntityRunbooksResponse {
 }
 
 /**
+ * Why a requester cannot approve their own execution, as every surface says it.
+ * @public
+ */
+export const FOUR_EYES_MESSAGE =
+  'You requested this execution, so another person must approve it (four-eyes rule).';
+
+/**
+ * The statuses after which an execution never changes again.
+ * @public
+ */
+export const FINAL_EXECUTION_STATUSES = [
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+
+/**
  * The statuses an execution may have.
  * @public
  */
@@ -194,6 +211,11 @@ export interface ApprovalGateResponse {
   onCall?: Array<{ level: number; users: string[]; escalateAfterMs: number }>;
   /** Whether the caller may approve it (holds the permission and did not request it). */
   canApprove: boolean;
+  /**
+   * When the caller cannot approve, why, in plain words: they requested it (four-eyes rule), their
+   * approval already counts, the last approval must come from an owner they are not, or the policy.
+   */
+  cannotApprove?: string;
 }
 
 /**
@@ -241,7 +263,7 @@ export interface ApprovalInboxItem {
   /** The step that waits, with its plan, diff and blast radius. */
   step: StepRunResponse;
   gate: ApprovalGateResponse;
-  /** When the caller cannot approve, why, in plain words (the four-eyes rule, a missing permission). */
+  /** When the caller cannot approve, why (the same as `gate.cannotApprove`). */
   cannotApprove?: string;
 }
 

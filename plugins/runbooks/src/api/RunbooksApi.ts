@@ -102,6 +102,8 @@ export interface RunbooksApi {
       after: number;
       signal: AbortSignal;
       onEvent: (event: ExecutionStreamEvent) => void;
+      /** Called once the server accepted the stream. */
+      onOpen?: () => void;
     },
   ): Promise<number>;
   /** One execution with its steps and events. */
@@ -248,6 +250,7 @@ export class RunbooksClient implements RunbooksApi {
       after: number;
       signal: AbortSignal;
       onEvent: (event: ExecutionStreamEvent) => void;
+      onOpen?: () => void;
     },
   ): Promise<number> {
     const base = await this.options.discoveryApi.getBaseUrl('runbooks');
@@ -264,6 +267,7 @@ export class RunbooksClient implements RunbooksApi {
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }
+    options.onOpen?.();
     let last = options.after;
     const parser = new ServerSentEventParser(message => {
       if (!message.data) return;

@@ -100,7 +100,7 @@ const own = item(
   'x3',
   'user:default/bob',
   false,
-  'You requested this execution: another person must approve it (four-eyes rule).',
+  'You requested this execution, so another person must approve it (four-eyes rule).',
 );
 
 function renderInbox() {
@@ -133,7 +133,7 @@ describe('ApprovalsInbox', () => {
     ).toBeInTheDocument();
     expect(
       screen.getByRole('heading', {
-        name: 'Your requests waiting for someone else (1)',
+        name: 'Waiting for someone else (1)',
       }),
     ).toBeInTheDocument();
     expect(
@@ -165,18 +165,18 @@ describe('ApprovalsInbox', () => {
       within(radius).getByRole('link', { name: 'storefront' }),
     ).toHaveAttribute('href', '/catalog/default/component/storefront');
     expect(
-      within(mine).getByRole('button', { name: 'Approve this plan' }),
+      within(mine).getByRole('button', { name: /^Approve the plan of/ }),
     ).toBeInTheDocument();
 
     const theirs = screen.getByTestId('inbox-x3');
     expect(within(theirs).getByRole('note')).toHaveTextContent(
-      'You requested this execution: another person must approve it (four-eyes rule).',
+      'You requested this execution, so another person must approve it (four-eyes rule).',
     );
     expect(
-      within(theirs).queryByRole('button', { name: 'Approve this plan' }),
+      within(theirs).queryByRole('button', { name: /^Approve the plan of/ }),
     ).not.toBeInTheDocument();
     expect(
-      within(theirs).queryByRole('button', { name: 'Reject' }),
+      within(theirs).queryByRole('button', { name: /^Reject the plan of/ }),
     ).not.toBeInTheDocument();
   });
 
@@ -204,7 +204,9 @@ describe('ApprovalsInbox', () => {
     fireEvent.change(within(mine).getByLabelText('Comment'), {
       target: { value: 'not during the sale' },
     });
-    fireEvent.click(within(mine).getByRole('button', { name: 'Reject' }));
+    fireEvent.click(
+      within(mine).getByRole('button', { name: /^Reject the plan of/ }),
+    );
 
     expect(
       await screen.findByText('Nothing waits for your approval'),
@@ -248,7 +250,7 @@ describe('ApprovalsInbox', () => {
     );
     await renderInbox();
     fireEvent.click(
-      await screen.findByRole('button', { name: 'Approve this plan' }),
+      await screen.findByRole('button', { name: /^Approve the plan of/ }),
     );
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'The plan changed: approve the new plan',
@@ -270,7 +272,7 @@ describe('ApprovalsInbox', () => {
       screen.getByRole('heading', { name: 'Waiting for your approval (0)' }),
     ).toBeInTheDocument();
     expect(
-      screen.queryByText(/Your requests waiting for someone else/),
+      screen.queryByText(/Waiting for someone else/),
     ).not.toBeInTheDocument();
   });
 

@@ -21,6 +21,10 @@ import { Radius, useExecutionLink } from '../common/ExecutionParts';
 import { formatAgo, formatTime, shortRef } from '../common/format';
 import { GatePanel } from '../ExecutionView';
 
+/** One approval request: a new step, attempt or plan is a new item (and a fresh comment box). */
+const itemKey = (item: ApprovalInboxItem) =>
+  `${item.execution.id}:${item.step.stepIndex}:${item.step.attempt}:${item.gate.planDigest}`;
+
 /** How often the inbox looks for new requests. */
 const REFRESH_MS = 10_000;
 
@@ -78,8 +82,7 @@ function InboxItem(props: {
         {step.blastRadius && <Radius radius={step.blastRadius} />}
         <GatePanel
           execution={execution}
-          gate={gate}
-          cannotApprove={cannotApprove}
+          gate={{ ...gate, cannotApprove: gate.cannotApprove ?? cannotApprove }}
           onDecide={async (decision, comment) => {
             try {
               await api.decide(execution.id, step.stepIndex, {
@@ -150,15 +153,19 @@ export function ApprovalsInbox() {
         />
       )}
       {mine.map(item => (
-        <InboxItem key={item.execution.id} item={item} onDecided={load} />
+        <InboxItem key={itemKey(item)} item={item} onDecided={load} />
       ))}
       {theirs.length > 0 && (
         <>
           <Typography variant="h6" component="h2" gutterBottom>
-            Your requests waiting for someone else ({theirs.length})
+            Waiting for someone else ({theirs.length})
+          </Typography>
+          <Typography variant="body2" color="textSecondary" gutterBottom>
+            Your own requests, and those you already approved or cannot
+            complete: each says why.
           </Typography>
           {theirs.map(item => (
-            <InboxItem key={item.execution.id} item={item} onDecided={load} />
+            <InboxItem key={itemKey(item)} item={item} onDecided={load} />
           ))}
         </>
       )}

@@ -162,8 +162,25 @@ export function EntityRunbooksContent() {
   if (loading) {
     return <Progress />;
   }
+  // past executions stay readable for reviewers even when no runbook applies here any more
+  const history = (
+    <Box mt={2}>
+      <ExecutionHistory
+        entityRef={stringRef}
+        runbooks={value?.items ?? []}
+        stats={stats}
+        started={started}
+        onChange={loadStats}
+      />
+    </Box>
+  );
   if (error) {
-    return <ResponseErrorPanel error={error} />;
+    return (
+      <>
+        <ResponseErrorPanel error={error} />
+        {history}
+      </>
+    );
   }
   if (!value || value.items.length === 0) {
     return (
@@ -174,6 +191,7 @@ export function EntityRunbooksContent() {
           title="No runbooks apply to this entity"
           description="A runbook applies through spec.appliesTo in the runbook (entities or a selector), or through the runbooks.backstage.io/runbooks annotation on this entity."
         />
+        {history}
       </>
     );
   }
@@ -227,15 +245,7 @@ export function EntityRunbooksContent() {
           onStarted={id => setStarted({ id })}
         />
       </Box>
-      <Box mt={2}>
-        <ExecutionHistory
-          entityRef={stringRef}
-          runbooks={value.items}
-          stats={stats}
-          started={started}
-          onChange={loadStats}
-        />
-      </Box>
+      {history}
       {running && (
         <RunRunbookDialog
           runbook={running}

@@ -75,7 +75,7 @@ export function ExecutionChart(props: { stats: ExecutionStatsResponse }) {
         role="img"
         aria-label={label}
         viewBox={`0 0 ${width} ${height + top + 16}`}
-        style={{ width: '100%', maxWidth: width * 2, height: 'auto' }}
+        style={{ width: '100%', maxWidth: 560, height: 'auto' }}
       >
         {weeks.map((w, i) => {
           const x = gap + i * (barWidth + gap);

@@ -11,7 +11,8 @@ import {
   ExecutionStatsResponse,
   ExecutionStatusValue,
 } from '@runbooks/plugin-runbooks-common';
-import { useCallback, useEffect, useState } from 'react';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ExecutionListFilter, runbooksApiRef } from '../../api';
 import { useExecutionLink } from '../common/ExecutionParts';
 import { FINAL_STATUSES, formatTime, shortRef } from '../common/format';
@@ -37,9 +38,26 @@ const NO_FILTERS: Filters = {
   to: '',
 };
 
-/** `alice` → `user:default/alice`; a full ref stays as it is. */
-const userRef = (name: string) =>
-  name.includes(':') ? name : `user:default/${name}`;
+/** `alice` → `user:default/alice`; a full ref stays as it is; text that is no ref is sent as typed. */
+function userRef(name: string): string {
+  try {
+    return stringifyEntityRef(
+      parseEntityRef(name, {
+        defaultKind: 'user',
+        defaultNamespace: 'default',
+      }),
+    );
+  } catch {
+    return name;
+  }
+}
+
+/** The start of the day after `day` (YYYY-MM-DD) in the reader's time zone, DST included. */
+function dayAfter(day: string): Date {
+  const d = new Date(`${day}T00:00:00`);
+  d.setDate(d.getDate() + 1);
+  return d;
+}
 
 function toQuery(entityRef: string, f: Filters): ExecutionListFilter {
   return {
@@ -51,11 +69,7 @@ function toQuery(entityRef: string, f: Filters): ExecutionListFilter {
     createdAfter: f.from
       ? new Date(`${f.from}T00:00:00`).toISOString()
       : undefined,
-    createdBefore: f.to
-      ? new Date(
-          new Date(`${f.to}T00:00:00`).getTime() + 86_400_000,
-        ).toISOString()
-      : undefined,
+    createdBefore: f.to ? dayAfter(f.to).toISOString() : undefined,
     limit: PAGE_SIZE,
   };
 }
@@ -78,6 +92,11 @@ export function ExecutionHistory(props: {
   const api = useApi(runbooksApiRef);
   const link = useExecutionLink();
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  // what is typed in the requester field; it becomes a filter once typing pauses
+  const [requesterText, setRequesterText] = useState('');
+  const latest = useRef(0);
+  // an execution shown here changed status: the figures change too
+  const changed = useRef(false);
   // cursors of the pages before this one, and this one's
   const [cursors, setCursors] = useState<Array<string | undefined>>([
     undefined,
@@ -90,36 +109,54 @@ export function ExecutionHistory(props: {
   const { onChange } = props;
   const cursor = cursors[cursors.length - 1];
 
-  const load = useCallback(
-    () =>
-      api
-        .listExecutions({ ...toQuery(props.entityRef, filters), cursor })
-        .then(page => {
+  const load = useCallback(() => {
+    // only the newest request's answer is shown: an older one may arrive later
+    const request = ++latest.current;
+    return api
+      .listExecutions({ ...toQuery(props.entityRef, filters), cursor })
+      .then(
+        page => {
+          if (request !== latest.current) return;
           setItems(previous => {
-            const before = new Map(previous.map(i => [i.id, i.status]));
-            if (
-              previous.length > 0 &&
-              page.items.some(i => before.get(i.id) !== i.status)
-            ) {
-              onChange?.();
-            }
+            changed.current = page.items.some(i => {
+              const before = previous.find(p => p.id === i.id);
+              return before !== undefined && before.status !== i.status;
+            });
             return page.items;
           });
           setNextCursor(page.nextCursor);
           setError(undefined);
           setLoaded(true);
-        }, setError),
-    [api, props.entityRef, filters, cursor, onChange],
-  );
+        },
+        e => {
+          if (request === latest.current) setError(e);
+        },
+      );
+  }, [api, props.entityRef, filters, cursor]);
+  useEffect(() => {
+    if (changed.current) {
+      changed.current = false;
+      onChange?.();
+    }
+  }, [items, onChange]);
   useEffect(() => {
     load();
   }, [load, props.started]);
   useEffect(() => {
     if (!props.started) return;
     setFilters(NO_FILTERS);
+    setRequesterText('');
     setCursors([undefined]);
     setOpen(props.started.id);
   }, [props.started]);
+  useEffect(() => {
+    if (requesterText === filters.requester) return undefined;
+    const timer = setTimeout(() => {
+      setFilters(f => ({ ...f, requester: requesterText }));
+      setCursors([undefined]);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [requesterText, filters.requester]);
   useEffect(() => {
     const timer = setInterval(() => {
       if (items.some(i => !FINAL_STATUSES.includes(i.status))) load();
@@ -152,7 +189,11 @@ export function ExecutionHistory(props: {
           value={filters.runbookRef}
           onChange={e => set({ runbookRef: e.target.value })}
           style={{ minWidth: 200, marginRight: 8, marginBottom: 8 }}
-          SelectProps={{ inputProps: { 'aria-label': 'Runbook' } }}
+          InputLabelProps={{ shrink: true }}
+          SelectProps={{
+            displayEmpty: true,
+            inputProps: { 'aria-label': 'Runbook' },
+          }}
         >
           <MenuItem value="">any runbook</MenuItem>
           {props.runbooks.map(r => (
@@ -169,7 +210,11 @@ export function ExecutionHistory(props: {
           value={filters.status}
           onChange={e => set({ status: e.target.value as Filters['status'] })}
           style={{ minWidth: 150, marginRight: 8, marginBottom: 8 }}
-          SelectProps={{ inputProps: { 'aria-label': 'Status' } }}
+          InputLabelProps={{ shrink: true }}
+          SelectProps={{
+            displayEmpty: true,
+            inputProps: { 'aria-label': 'Status' },
+          }}
         >
           <MenuItem value="">any status</MenuItem>
           {EXECUTION_STATUS_VALUES.map(s => (
@@ -183,8 +228,8 @@ export function ExecutionHistory(props: {
           variant="outlined"
           label="Requester"
           placeholder="alice"
-          value={filters.requester}
-          onChange={e => set({ requester: e.target.value })}
+          value={requesterText}
+          onChange={e => setRequesterText(e.target.value)}
           inputProps={{ 'aria-label': 'Requester' }}
           style={{ width: 140, marginRight: 8, marginBottom: 8 }}
         />
@@ -211,7 +256,13 @@ export function ExecutionHistory(props: {
           style={{ marginRight: 8, marginBottom: 8 }}
         />
         {filtered && (
-          <Button size="small" onClick={() => set(NO_FILTERS)}>
+          <Button
+            size="small"
+            onClick={() => {
+              setRequesterText('');
+              set(NO_FILTERS);
+            }}
+          >
             Clear filters
           </Button>
         )}

@@ -188,8 +188,11 @@ describe('ExecutionView', () => {
         '/catalog/default/component/checkout',
       );
       expect(status()).toHaveTextContent('running');
+      // the stream is requested, the server has not answered yet
       await waitFor(() =>
-        expect(screen.getByTestId('live-state')).toHaveTextContent('Live'),
+        expect(screen.getByTestId('live-state')).toHaveTextContent(
+          'Connecting…',
+        ),
       );
       expect(screen.queryByTestId('summary')).not.toBeInTheDocument();
 
@@ -262,6 +265,37 @@ describe('ExecutionView', () => {
       expect(
         screen.queryByText('Connection lost: reconnecting…'),
       ).not.toBeInTheDocument();
+    });
+
+    it('stops, and says why, when the stream is refused for good (403)', async () => {
+      const streamed = jest.fn();
+      server.use(
+        rest.get(`${base}/executions/x1`, (_req, res, ctx) =>
+          res(ctx.json(details())),
+        ),
+        rest.get(`${base}/executions/x1/events`, (_req, res, ctx) => {
+          streamed();
+          return res(
+            ctx.status(403),
+            ctx.json({
+              error: {
+                name: 'NotAllowedError',
+                message: 'You may not read execution x1',
+              },
+              request: { method: 'GET', url: '/x' },
+              response: { statusCode: 403 },
+            }),
+          );
+        }),
+      );
+      await renderView();
+      expect(
+        await screen.findByText('You may not read execution x1'),
+      ).toBeInTheDocument();
+      expect(screen.getByTestId('live-state')).toHaveTextContent(/^$/);
+      // no reconnect after the first backoff either
+      await new Promise(resolve => setTimeout(resolve, 1500));
+      expect(streamed).toHaveBeenCalledTimes(1);
     });
 
     it('does not follow an execution that has already ended', async () => {
@@ -494,10 +528,10 @@ describe('ExecutionView', () => {
         'Waits for 1 approval of plan sha256:0123456789ab by a person other than guest.',
       );
       expect(
-        screen.queryByRole('button', { name: 'Approve this plan' }),
+        screen.queryByRole('button', { name: /^Approve the plan of/ }),
       ).not.toBeInTheDocument();
       expect(
-        screen.queryByRole('button', { name: 'Reject' }),
+        screen.queryByRole('button', { name: /^Reject the plan of/ }),
       ).not.toBeInTheDocument();
     });
 
@@ -520,7 +554,7 @@ describe('ExecutionView', () => {
         target: { value: '  fine by me  ' },
       });
       fireEvent.click(
-        within(gate).getByRole('button', { name: 'Approve this plan' }),
+        within(gate).getByRole('button', { name: /^Approve the plan of/ }),
       );
       await waitFor(() =>
         expect(decisions).toEqual([

@@ -17,6 +17,7 @@ import {
   ApprovalResponse,
   ExecutionDetailsResponse,
   ExecutionResponse,
+  FOUR_EYES_MESSAGE,
   StepRunResponse,
 } from '@runbooks/plugin-runbooks-common';
 import { useEffect, useState } from 'react';
@@ -70,7 +71,6 @@ export function GatePanel(props: {
   execution: ExecutionResponse;
   gate: ApprovalGateResponse;
   viewer?: string;
-  cannotApprove?: string;
   onDecide: (
     decision: 'approved' | 'rejected',
     comment?: string,
@@ -83,10 +83,14 @@ export function GatePanel(props: {
     setBusy(true);
     try {
       await onDecide(decision, comment.trim() || undefined);
+      setComment('');
     } finally {
       setBusy(false);
     }
   };
+  const what = `step ${gate.stepIndex + 1} '${gate.stepId}' of ${shortRef(
+    execution.runbookRef,
+  )} on ${shortRef(execution.entityRef)}`;
   return (
     <Box data-testid={`gate-${gate.stepId}`} my={1}>
       <Typography variant="body2">
@@ -141,6 +145,7 @@ export function GatePanel(props: {
             color="primary"
             variant="contained"
             disabled={busy}
+            aria-label={`Approve the plan of ${what}`}
             onClick={() => decide('approved')}
             style={{ marginRight: 8, marginBottom: 8 }}
           >
@@ -150,6 +155,7 @@ export function GatePanel(props: {
             size="small"
             variant="outlined"
             disabled={busy}
+            aria-label={`Reject the plan of ${what}`}
             onClick={() => decide('rejected')}
             style={{ marginBottom: 8 }}
           >
@@ -158,9 +164,9 @@ export function GatePanel(props: {
         </Box>
       ) : (
         <Typography variant="body2" color="textSecondary" role="note">
-          {props.cannotApprove ??
+          {gate.cannotApprove ??
             (execution.requester === props.viewer
-              ? 'You requested this execution, so another person must approve it (four-eyes rule).'
+              ? FOUR_EYES_MESSAGE
               : 'You may not approve this execution.')}
         </Typography>
       )}
@@ -320,6 +326,8 @@ export function ExecutionView(props: {
   onChange?: () => void;
   /** Show the header (runbook, entity, requester): the page does, the tab's inline view need not. */
   showHeader?: boolean;
+  /** Called with the execution each time it is loaded. */
+  onLoaded?: (execution: ExecutionResponse) => void;
 }) {
   const api = useApi(runbooksApiRef);
   const identity = useApi(identityApiRef);
@@ -331,6 +339,11 @@ export function ExecutionView(props: {
     props.id,
   );
   const [confirm, setConfirm] = useState<Action>();
+  const { onLoaded } = props;
+  const loaded = details?.execution;
+  useEffect(() => {
+    if (loaded) onLoaded?.(loaded);
+  }, [loaded, onLoaded]);
   const [actionError, setActionError] = useState<Error>();
 
   if (!details) {
@@ -382,8 +395,11 @@ export function ExecutionView(props: {
       const a = document.createElement('a');
       a.href = url;
       a.download = `execution-${execution.id}.jsonl`;
+      document.body.appendChild(a);
       a.click();
-      URL.revokeObjectURL(url);
+      a.remove();
+      // some browsers read the blob after click() returns
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (e) {
       setError(e as Error);
     }
@@ -462,7 +478,7 @@ export function ExecutionView(props: {
       <Box component="ol" pl={0} m={0} aria-label="Step timeline">
         {details.steps.map(step => (
           <StepCard
-            key={step.stepIndex}
+            key={`${step.stepIndex}:${step.attempt}:${step.planDigest ?? ''}`}
             step={step}
             details={details}
             viewer={viewer}
@@ -493,8 +509,14 @@ export function ExecutionView(props: {
         </Box>
       </details>
       {ended && <Summary id={execution.id} />}
-      <Dialog open={!!confirm} onClose={() => setConfirm(undefined)}>
-        <DialogTitle>{confirm && ACTION_TEXT[confirm].label}</DialogTitle>
+      <Dialog
+        open={!!confirm}
+        onClose={() => setConfirm(undefined)}
+        aria-labelledby="execution-action-title"
+      >
+        <DialogTitle id="execution-action-title">
+          {confirm && ACTION_TEXT[confirm].label}
+        </DialogTitle>
         <DialogContent>
           <Typography variant="body2">
             {confirm && ACTION_TEXT[confirm].confirm}

@@ -52,7 +52,13 @@ function serve(items: KillSwitchResponse[], canManage: boolean) {
   return state;
 }
 
-function renderBanner(props: { entityRef?: string } = {}) {
+function renderBanner(
+  props: {
+    entityRef?: string;
+    runbookRefs?: string[];
+    executionId?: string;
+  } = {},
+) {
   return renderInTestApp(
     <TestApiProvider apis={[[runbooksApiRef, api]]}>
       <KillSwitchBanner {...props} />
@@ -104,6 +110,12 @@ describe('KillSwitchBanner', () => {
         name: 'Release: Global kill switch engaged: no runbook runs anywhere',
       }),
     );
+    // a release lets held executions go on: it asks first
+    const confirm = await screen.findByRole('dialog', {
+      name: 'Release the kill switch?',
+    });
+    expect(released).toEqual([]);
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Release' }));
     await waitFor(() =>
       expect(
         screen.queryByTestId('kill-switch-global'),
@@ -111,7 +123,7 @@ describe('KillSwitchBanner', () => {
     );
     expect(released).toEqual(['k1']);
     expect(
-      screen.getByRole('button', { name: 'Engage kill switch…' }),
+      await screen.findByRole('button', { name: 'Engage kill switch…' }),
     ).toBeInTheDocument();
   });
 
@@ -146,7 +158,7 @@ describe('KillSwitchBanner', () => {
     );
     const dialog = await screen.findByRole('dialog');
     expect(
-      within(dialog).getByRole('radio', { name: 'Only checkout' }),
+      within(dialog).getByRole('radio', { name: 'Every runbook on checkout' }),
     ).toBeChecked();
     expect(
       within(dialog).getByRole('radio', { name: 'Everything (global)' }),
@@ -176,6 +188,56 @@ describe('KillSwitchBanner', () => {
     expect(await screen.findByTestId('kill-switch-entity')).toHaveTextContent(
       'Checkout freeze',
     );
+  });
+
+  it("offers an execution page's four scopes, narrowest first, and sends the runbook's ref", async () => {
+    const bodies: any[] = [];
+    serve([], true);
+    server.use(
+      rest.post(`${base}/kill-switches`, async (req, res, ctx) => {
+        bodies.push(await req.json());
+        return res(ctx.status(201), ctx.json(global));
+      }),
+    );
+    await renderBanner({
+      executionId: 'x1',
+      entityRef: 'component:default/checkout',
+      runbookRefs: ['runbook:default/restart-deployment'],
+    });
+    fireEvent.click(
+      await screen.findByRole('button', { name: 'Engage kill switch…' }),
+    );
+    const dialog = await screen.findByRole('dialog', {
+      name: 'Engage a kill switch',
+    });
+    expect(
+      within(dialog)
+        .getAllByRole('radio')
+        .map(r => r.closest('label')?.textContent),
+    ).toEqual([
+      'Only this execution',
+      'Every runbook on checkout',
+      'The runbook restart-deployment everywhere',
+      'Everything (global)',
+    ]);
+    expect(
+      within(dialog).getByRole('radio', { name: 'Only this execution' }),
+    ).toBeChecked();
+    fireEvent.click(
+      within(dialog).getByRole('radio', {
+        name: 'The runbook restart-deployment everywhere',
+      }),
+    );
+    fireEvent.change(within(dialog).getByLabelText('Reason'), {
+      target: { value: 'The restart loops' },
+    });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Engage' }));
+    await waitFor(() => expect(bodies).toHaveLength(1));
+    expect(bodies[0]).toEqual({
+      scope: 'runbook',
+      target: 'runbook:default/restart-deployment',
+      reason: 'The restart loops',
+    });
   });
 
   it('engages a global switch when there is no entity, and says why the backend refused', async () => {

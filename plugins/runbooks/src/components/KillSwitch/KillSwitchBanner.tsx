@@ -45,6 +45,7 @@ export function KillSwitchBanner(props: {
   const [state, setState] = useState<KillSwitchListResponse>();
   const [error, setError] = useState<Error>();
   const [engaging, setEngaging] = useState(false);
+  const [releasing, setReleasing] = useState<KillSwitchResponse>();
   const load = useCallback(
     () =>
       api.listKillSwitches().then(
@@ -74,6 +75,7 @@ export function KillSwitchBanner(props: {
         (s.scope === 'execution' && s.target === executionId)),
   );
   const release = async (id: string) => {
+    setReleasing(undefined);
     try {
       await api.releaseKillSwitch(id);
       await load();
@@ -110,7 +112,7 @@ export function KillSwitchBanner(props: {
             <Button
               size="small"
               variant="contained"
-              onClick={() => release(s.id)}
+              onClick={() => setReleasing(s)}
               aria-label={`Release: ${describe(s)}`}
             >
               Release
@@ -133,8 +135,35 @@ export function KillSwitchBanner(props: {
           Engage kill switch…
         </Button>
       )}
+      <Dialog
+        open={!!releasing}
+        onClose={() => setReleasing(undefined)}
+        aria-labelledby="kill-switch-release-title"
+      >
+        <DialogTitle id="kill-switch-release-title">
+          Release the kill switch?
+        </DialogTitle>
+        <DialogContent>
+          <Typography variant="body2">
+            {releasing && describe(releasing)} ({releasing?.reason}). Once
+            released, executions in its scope may start and resume again.
+          </Typography>
+        </DialogContent>
+        <DialogActions>
+          <Button onClick={() => setReleasing(undefined)}>Back</Button>
+          <Button
+            variant="contained"
+            color="primary"
+            onClick={() => releasing && release(releasing.id)}
+          >
+            Release
+          </Button>
+        </DialogActions>
+      </Dialog>
       {engaging && (
         <EngageDialog
+          executionId={executionId}
+          runbookRef={runbookRefs?.length === 1 ? runbookRefs[0] : undefined}
           entityRef={entityRef}
           onClose={() => setEngaging(false)}
           onEngaged={async () => {
@@ -147,15 +176,41 @@ export function KillSwitchBanner(props: {
   );
 }
 
+type Scope = KillSwitchResponse['scope'];
+
 function EngageDialog(props: {
+  executionId?: string;
+  runbookRef?: string;
   entityRef?: string;
   onClose: () => void;
   onEngaged: () => Promise<void>;
 }) {
   const api = useApi(runbooksApiRef);
-  const [scope, setScope] = useState<'global' | 'entity'>(
-    props.entityRef ? 'entity' : 'global',
-  );
+  // the narrowest scope this page is about comes first
+  const scopes: Array<{ scope: Scope; target?: string; label: string }> = [];
+  if (props.executionId) {
+    scopes.push({
+      scope: 'execution',
+      target: props.executionId,
+      label: 'Only this execution',
+    });
+  }
+  if (props.entityRef) {
+    scopes.push({
+      scope: 'entity',
+      target: props.entityRef,
+      label: `Every runbook on ${shortRef(props.entityRef)}`,
+    });
+  }
+  if (props.runbookRef) {
+    scopes.push({
+      scope: 'runbook',
+      target: props.runbookRef,
+      label: `The runbook ${shortRef(props.runbookRef)} everywhere`,
+    });
+  }
+  scopes.push({ scope: 'global', label: 'Everything (global)' });
+  const [scope, setScope] = useState<Scope>(scopes[0].scope);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -165,7 +220,7 @@ function EngageDialog(props: {
     try {
       await api.engageKillSwitch({
         scope,
-        target: scope === 'entity' ? props.entityRef : undefined,
+        target: scopes.find(s => s.scope === scope)?.target,
         reason: reason.trim(),
       });
       await props.onEngaged();
@@ -176,8 +231,16 @@ function EngageDialog(props: {
     }
   };
   return (
-    <Dialog open onClose={props.onClose} fullWidth maxWidth="sm">
-      <DialogTitle>Engage a kill switch</DialogTitle>
+    <Dialog
+      open
+      onClose={props.onClose}
+      fullWidth
+      maxWidth="sm"
+      aria-labelledby="kill-switch-engage-title"
+    >
+      <DialogTitle id="kill-switch-engage-title">
+        Engage a kill switch
+      </DialogTitle>
       <DialogContent>
         <Typography variant="body2" gutterBottom>
           Executions in its scope stop before their next step and new ones are
@@ -185,21 +248,17 @@ function EngageDialog(props: {
         </Typography>
         <RadioGroup
           value={scope}
-          onChange={e => setScope(e.target.value as 'global' | 'entity')}
+          onChange={e => setScope(e.target.value as Scope)}
           aria-label="Scope"
         >
-          {props.entityRef && (
+          {scopes.map(s => (
             <FormControlLabel
-              value="entity"
+              key={s.scope}
+              value={s.scope}
               control={<Radio />}
-              label={`Only ${shortRef(props.entityRef)}`}
+              label={s.label}
             />
-          )}
-          <FormControlLabel
-            value="global"
-            control={<Radio />}
-            label="Everything (global)"
-          />
+          ))}
         </RadioGroup>
         <TextField
           fullWidth

@@ -1,6 +1,7 @@
 import { Content, Header, HeaderTabs, Page } from '@backstage/core-components';
 import { useRouteRef, useRouteRefParams } from '@backstage/core-plugin-api';
 import Box from '@material-ui/core/Box';
+import { useState } from 'react';
 import { Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { approvalsRouteRef, executionRouteRef } from '../../routes';
 import { ApprovalsInbox } from '../ApprovalsInbox';
@@ -10,10 +11,33 @@ import { KillSwitchBanner } from '../KillSwitch';
 /** One execution's page: live timeline, plans, approvals, provenance, summary. */
 export function ExecutionPage() {
   const { id } = useRouteRefParams(executionRouteRef);
+  // the switches that hold this execution: its own, its entity's, its runbook's, the global one
+  const [target, setTarget] = useState<{
+    entityRef: string;
+    runbookRef: string;
+  }>();
   return (
     <>
-      <KillSwitchBanner executionId={id} />
-      <ExecutionView id={id} showHeader />
+      <KillSwitchBanner
+        executionId={id}
+        entityRef={target?.entityRef}
+        runbookRefs={target ? [target.runbookRef] : undefined}
+      />
+      <ExecutionView
+        id={id}
+        showHeader
+        onLoaded={execution =>
+          setTarget(t =>
+            t?.entityRef === execution.entityRef &&
+            t?.runbookRef === execution.runbookRef
+              ? t
+              : {
+                  entityRef: execution.entityRef,
+                  runbookRef: execution.runbookRef,
+                },
+          )
+        }
+      />
     </>
   );
 }

@@ -1,7 +1,10 @@
-import { ExecutionStatusValue } from '@runbooks/plugin-runbooks-common';
+import {
+  ExecutionStatusValue,
+  FINAL_EXECUTION_STATUSES,
+} from '@runbooks/plugin-runbooks-common';
 
 /** The statuses after which an execution never changes again. */
-export const FINAL_STATUSES: string[] = ['succeeded', 'failed', 'cancelled'];
+export const FINAL_STATUSES: string[] = [...FINAL_EXECUTION_STATUSES];
 
 /** An entity ref without the default namespace's noise: `user:default/alice` → `alice`. */
 export const shortRef = (ref: string) => ref.replace(/^[a-z]+:default\//, '');
@@ -11,8 +14,9 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m} min ${whole - m * 60} s`;
   const h = Math.floor(m / 60);
   return `${h} h ${m - h * 60} min`;
 }
