@@ -1,19 +1,24 @@
-import { registerMswTestHooks } from '@backstage/test-utils';
 import { renderTestApp } from '@backstage/frontend-test-utils';
 import { screen } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
 import { convertLegacyRouteRef } from '@backstage/core-compat-api';
 import { entityRouteRef } from '@backstage/plugin-catalog-react';
 import runbooksPlugin from './alpha';
+import {
+  executionDetailsFixture,
+  executionFixture,
+  killSwitchFixture,
+  setupRunbooksServer,
+  summaryFixture,
+} from './__testUtils__';
 
 // the catalog's entity pages, which the execution page links to
 const mountedRoutes = {
   '/catalog/:namespace/:kind/:name': convertLegacyRouteRef(entityRouteRef),
 };
 
-const server = setupServer();
-registerMswTestHooks(server);
+// the app finds the backend by its own discovery, so the handlers match any host
+const { server } = setupRunbooksServer();
 
 describe('the /alpha plugin (new frontend system)', () => {
   beforeEach(() => {
@@ -26,14 +31,11 @@ describe('the /alpha plugin (new frontend system)', () => {
           ctx.json({
             canManage: true,
             items: [
-              {
-                id: 'k1',
-                scope: 'global',
-                target: '',
+              killSwitchFixture({
                 reason: 'INC-1 freeze',
                 engagedBy: 'user:default/bob',
                 engagedAt: '2026-11-25T03:00:00.000Z',
-              },
+              }),
             ],
           }),
         ),
@@ -58,46 +60,33 @@ describe('the /alpha plugin (new frontend system)', () => {
   });
 
   it('routes /runbooks/executions/:id to the execution page', async () => {
-    const execution = {
-      id: 'x1',
+    const execution = executionFixture({
       runbookRef: 'runbook:default/restart-deployment',
-      runbookDigest: 'sha256:x',
-      entityRef: 'component:default/checkout',
-      parameters: {},
-      requester: 'user:default/alice',
       mode: 'execute',
       status: 'succeeded',
       currentStep: 3,
-      createdAt: '2026-11-25T02:00:00.000Z',
       updatedAt: '2026-11-25T02:00:10.000Z',
       finishedAt: '2026-11-25T02:00:10.000Z',
-    };
+    });
     server.use(
       rest.get('*/api/runbooks/executions/x1', (_req, res, ctx) =>
         res(
-          ctx.json({
-            execution,
-            steps: [],
-            events: [],
-            approvals: [],
-            provenance: { status: 'verified', statements: 4 },
-            actions: {
-              cancel: false,
-              resume: false,
-              skip: false,
-              abort: false,
-            },
-          }),
+          ctx.json(
+            executionDetailsFixture(execution, {
+              provenance: { status: 'verified', statements: 4 },
+            }),
+          ),
         ),
       ),
       rest.get('*/api/runbooks/executions/x1/summary', (_req, res, ctx) =>
         res(
-          ctx.json({
-            executionId: 'x1',
-            text: 'Restarted checkout.',
-            by: 'template',
-            createdAt: '2026-11-25T02:00:11.000Z',
-          }),
+          ctx.json(
+            summaryFixture(
+              'x1',
+              'Restarted checkout.',
+              '2026-11-25T02:00:11.000Z',
+            ),
+          ),
         ),
       ),
     );

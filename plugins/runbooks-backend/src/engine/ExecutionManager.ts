@@ -218,8 +218,7 @@ export class ExecutionManager {
             `The plan of step '${stepId}' is ${step.planDigest}, not ${input.planDigest}: review the current plan`,
           );
         }
-        const requestedAt =
-          step.approvalRequestedAt ?? step.startedAt ?? execution.createdAt;
+        const requestedAt = this.approvalRequestedAt(execution, step);
         if (this.approvalExpiresAt(execution, step).getTime() < now.getTime()) {
           // too old to approve: the state may have moved on; the worker plans again and asks again
           return {
@@ -313,9 +312,15 @@ export class ExecutionManager {
 
   /** When the approval request of a waiting step expires. */
   approvalExpiresAt(execution: Execution, step: StepRun): Date {
-    const requestedAt =
-      step.approvalRequestedAt ?? step.startedAt ?? execution.createdAt;
-    return new Date(requestedAt.getTime() + this.options.approvalTtlMs);
+    return new Date(
+      this.approvalRequestedAt(execution, step).getTime() +
+        this.options.approvalTtlMs,
+    );
+  }
+
+  /** When a step asked for approval (older records: when it started, or the execution was made). */
+  approvalRequestedAt(execution: Execution, step: StepRun): Date {
+    return step.approvalRequestedAt ?? step.startedAt ?? execution.createdAt;
   }
 
   /**

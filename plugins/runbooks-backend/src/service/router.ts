@@ -493,11 +493,7 @@ export async function createRouter(
     }
     const may = await callerMay(credentials);
     const requestedAt = (g: { execution: Execution; step: StepRun }) =>
-      (
-        g.step.approvalRequestedAt ??
-        g.step.startedAt ??
-        g.execution.createdAt
-      ).getTime();
+      manager.approvalRequestedAt(g.execution, g.step).getTime();
     // the caller's own requests too: they follow them, and learn why they cannot approve them
     const waiting = (
       await store.listWaitingGates({

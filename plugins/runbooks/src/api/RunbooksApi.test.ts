@@ -1,16 +1,11 @@
-import { MockFetchApi, registerMswTestHooks } from '@backstage/test-utils';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
-import { RunbooksClient } from './RunbooksApi';
+import {
+  replyError,
+  setupRunbooksServer,
+  summaryFixture,
+} from '../__testUtils__';
 
-const server = setupServer();
-registerMswTestHooks(server);
-
-const base = 'http://backend.test/api/runbooks';
-const client = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
+const { server, base, api: client } = setupRunbooksServer();
 
 describe('RunbooksClient agent calls', () => {
   it('lists proposals of some statuses and reads an execution summary', async () => {
@@ -22,12 +17,13 @@ describe('RunbooksClient agent calls', () => {
       }),
       rest.get(`${base}/executions/e%2F1/summary`, (_req, res, ctx) =>
         res(
-          ctx.json({
-            executionId: 'e/1',
-            text: '# Scaled checkout',
-            by: 'template',
-            createdAt: '2026-11-28T02:00:00.000Z',
-          }),
+          ctx.json(
+            summaryFixture(
+              'e/1',
+              '# Scaled checkout',
+              '2026-11-28T02:00:00.000Z',
+            ),
+          ),
         ),
       ),
     );
@@ -49,14 +45,7 @@ describe('RunbooksClient agent calls', () => {
   it('turns a refused start into a ResponseError with the status', async () => {
     server.use(
       rest.post(`${base}/proposals/p1/start`, (_req, res, ctx) =>
-        res(
-          ctx.status(403),
-          ctx.json({
-            error: { name: 'NotAllowedError', message: 'Not allowed' },
-            request: { method: 'POST', url: '/proposals/p1/start' },
-            response: { statusCode: 403 },
-          }),
-        ),
+        replyError(res, ctx, 403, 'NotAllowedError', 'Not allowed'),
       ),
     );
     await expect(client.startProposal('p1', 'dry-run')).rejects.toMatchObject({

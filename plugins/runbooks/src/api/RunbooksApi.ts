@@ -180,7 +180,8 @@ export class RunbooksClient implements RunbooksApi {
     },
   ) {}
 
-  private async request<T>(path: string, init?: RequestInit): Promise<T> {
+  /** A call to the backend; a response other than 2xx becomes a ResponseError with its reason. */
+  private async fetch(path: string, init?: RequestInit): Promise<Response> {
     const base = await this.options.discoveryApi.getBaseUrl('runbooks');
     const response = await this.options.fetchApi.fetch(`${base}${path}`, {
       ...init,
@@ -191,7 +192,11 @@ export class RunbooksClient implements RunbooksApi {
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }
-    return response.json();
+    return response;
+  }
+
+  private async request<T>(path: string, init?: RequestInit): Promise<T> {
+    return (await this.fetch(path, init)).json();
   }
 
   private entityPath(entity: CompoundEntityRef): string {
@@ -253,9 +258,9 @@ export class RunbooksClient implements RunbooksApi {
       onOpen?: () => void;
     },
   ): Promise<number> {
-    const base = await this.options.discoveryApi.getBaseUrl('runbooks');
-    const response = await this.options.fetchApi.fetch(
-      `${base}/executions/${encodeURIComponent(id)}/events`,
+    // fetch, not EventSource: EventSource cannot send the Backstage token that fetchApi adds
+    const response = await this.fetch(
+      `/executions/${encodeURIComponent(id)}/events`,
       {
         headers: {
           accept: 'text/event-stream',
@@ -264,9 +269,6 @@ export class RunbooksClient implements RunbooksApi {
         signal: options.signal,
       },
     );
-    if (!response.ok) {
-      throw await ResponseError.fromResponse(response);
-    }
     options.onOpen?.();
     let last = options.after;
     const parser = new ServerSentEventParser(message => {
@@ -286,14 +288,9 @@ export class RunbooksClient implements RunbooksApi {
   }
 
   async getBundles(id: string): Promise<string> {
-    const base = await this.options.discoveryApi.getBaseUrl('runbooks');
-    const response = await this.options.fetchApi.fetch(
-      `${base}/executions/${encodeURIComponent(id)}/bundles`,
-    );
-    if (!response.ok) {
-      throw await ResponseError.fromResponse(response);
-    }
-    return response.text();
+    return (
+      await this.fetch(`/executions/${encodeURIComponent(id)}/bundles`)
+    ).text();
   }
 
   async decide(

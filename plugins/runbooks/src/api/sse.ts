@@ -1,3 +1,6 @@
+// A small parser rather than a dependency: the stream comes through fetchApi (which adds the
+// Backstage token that EventSource cannot send), and these 50 lines are all of it that we need.
+
 /** One message of a server-sent event stream. */
 export interface ServerSentEvent {
   id?: string;

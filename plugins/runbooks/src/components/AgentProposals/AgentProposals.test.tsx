@@ -1,19 +1,16 @@
 import {
-  MockFetchApi,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
-import { entityRouteRef } from '@backstage/plugin-catalog-react';
-import {
   EntityRunbook,
   IncidentResponse,
   ProposalResponse,
 } from '@runbooks/plugin-runbooks-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
-import { RunbooksClient, runbooksApiRef } from '../../api';
+import {
+  executionFixture,
+  renderWithRunbooksApi,
+  replyError,
+  setupRunbooksServer,
+} from '../../__testUtils__';
 import { AgentProposals } from './AgentProposals';
 
 const entity = { kind: 'component', namespace: 'default', name: 'checkout' };
@@ -80,14 +77,7 @@ function incident(overrides: Partial<IncidentResponse>): IncidentResponse {
   };
 }
 
-const server = setupServer();
-registerMswTestHooks(server);
-
-const base = 'http://backend.test/api/runbooks';
-const api = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
+const { server, base, api } = setupRunbooksServer();
 
 /** Serves the pending list from `pending`, which tests change as the backend would. */
 function serve(options: {
@@ -124,19 +114,15 @@ function serve(options: {
       state.pending = state.pending.filter(p => p.id !== id);
       return res(
         ctx.status(201),
-        ctx.json({
-          id: 'e1',
-          runbookRef: 'runbook:default/scale-deployment',
-          runbookDigest: 'sha256:x',
-          entityRef,
-          parameters: { deployment: 'checkout', replicas: 5 },
-          requester: 'user:default/alice',
-          mode: 'dry-run',
-          status: 'queued',
-          currentStep: 0,
-          createdAt: '2026-11-28T02:01:00.000Z',
-          updatedAt: '2026-11-28T02:01:00.000Z',
-        }),
+        ctx.json(
+          executionFixture({
+            id: 'e1',
+            entityRef,
+            parameters: { deployment: 'checkout', replicas: 5 },
+            createdAt: '2026-11-28T02:01:00.000Z',
+            updatedAt: '2026-11-28T02:01:00.000Z',
+          }),
+        ),
       );
     }),
     rest.post(`${base}/proposals/:id/dismiss`, (req, res, ctx) => {
@@ -159,16 +145,14 @@ function serve(options: {
 function renderCard(
   props: { canExecute?: boolean; onStarted?: (id: string) => void } = {},
 ) {
-  return renderInTestApp(
-    <TestApiProvider apis={[[runbooksApiRef, api]]}>
-      <AgentProposals
-        entity={entity}
-        runbooks={[runbook]}
-        canExecute={props.canExecute ?? true}
-        onStarted={props.onStarted}
-      />
-    </TestApiProvider>,
-    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
+  return renderWithRunbooksApi(
+    <AgentProposals
+      entity={entity}
+      runbooks={[runbook]}
+      canExecute={props.canExecute ?? true}
+      onStarted={props.onStarted}
+    />,
+    api,
   );
 }
 
@@ -335,16 +319,12 @@ describe('AgentProposals', () => {
     server.use(
       rest.post(`${base}/proposals/p3/start`, (_req, res, ctx) => {
         state.pending = [];
-        return res(
-          ctx.status(409),
-          ctx.json({
-            error: {
-              name: 'ConflictError',
-              message: 'Proposal p3 is dismissed, not pending',
-            },
-            request: { method: 'POST', url: '/proposals/p3/start' },
-            response: { statusCode: 409 },
-          }),
+        return replyError(
+          res,
+          ctx,
+          409,
+          'ConflictError',
+          'Proposal p3 is dismissed, not pending',
         );
       }),
     );

@@ -1,29 +1,19 @@
 import {
-  MockFetchApi,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
-import { entityRouteRef } from '@backstage/plugin-catalog-react';
-import {
   ApprovalInboxItem,
   ApprovalInboxResponse,
 } from '@runbooks/plugin-runbooks-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
-import { RunbooksClient, runbooksApiRef } from '../../api';
+import {
+  executionFixture,
+  renderWithRunbooksApi,
+  replyError,
+  setupRunbooksServer,
+} from '../../__testUtils__';
 import { runbooksPageRouteRef } from '../../routes';
 import { ApprovalsInbox } from './ApprovalsInbox';
 
-const server = setupServer();
-registerMswTestHooks(server);
-
-const base = 'http://backend.test/api/runbooks';
-const api = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
+const { server, base, api } = setupRunbooksServer();
 
 const planDigest = 'sha256:feedfacefeedfacefeedface';
 
@@ -34,19 +24,16 @@ function item(
   cannotApprove?: string,
 ): ApprovalInboxItem {
   return {
-    execution: {
+    execution: executionFixture({
       id,
-      runbookRef: 'runbook:default/scale-deployment',
       runbookDigest: 'sha256:r',
-      entityRef: 'component:default/checkout',
       parameters: { deployment: 'checkout', replicas: 3 },
       requester,
       mode: 'execute',
       status: 'waiting-approval',
       currentStep: 1,
-      createdAt: '2026-11-25T02:00:00.000Z',
       updatedAt: '2026-11-25T02:00:01.000Z',
-    },
+    }),
     step: {
       stepIndex: 1,
       stepId: 'scale',
@@ -104,17 +91,9 @@ const own = item(
 );
 
 function renderInbox() {
-  return renderInTestApp(
-    <TestApiProvider apis={[[runbooksApiRef, api]]}>
-      <ApprovalsInbox />
-    </TestApiProvider>,
-    {
-      mountedRoutes: {
-        '/catalog/:namespace/:kind/:name': entityRouteRef,
-        '/runbooks': runbooksPageRouteRef,
-      },
-    },
-  );
+  return renderWithRunbooksApi(<ApprovalsInbox />, api, {
+    mountedRoutes: { '/runbooks': runbooksPageRouteRef },
+  });
 }
 
 describe('ApprovalsInbox', () => {
@@ -235,16 +214,12 @@ describe('ApprovalsInbox', () => {
         res(ctx.json({ items: [forBob] })),
       ),
       rest.post(`${base}/executions/x2/steps/1/decision`, (_req, res, ctx) =>
-        res(
-          ctx.status(409),
-          ctx.json({
-            error: {
-              name: 'ConflictError',
-              message: 'The plan changed: approve the new plan',
-            },
-            request: { method: 'POST', url: '/x' },
-            response: { statusCode: 409 },
-          }),
+        replyError(
+          res,
+          ctx,
+          409,
+          'ConflictError',
+          'The plan changed: approve the new plan',
         ),
       ),
     );
@@ -279,14 +254,7 @@ describe('ApprovalsInbox', () => {
   it('shows the backend error when the inbox cannot load', async () => {
     server.use(
       rest.get(`${base}/approvals`, (_req, res, ctx) =>
-        res(
-          ctx.status(403),
-          ctx.json({
-            error: { name: 'NotAllowedError', message: 'Not allowed' },
-            request: { method: 'GET', url: '/approvals' },
-            response: { statusCode: 403 },
-          }),
-        ),
+        replyError(res, ctx, 403, 'NotAllowedError', 'Not allowed'),
       ),
     );
     await renderInbox();

@@ -9,11 +9,9 @@ import { useApi } from '@backstage/core-plugin-api';
 import { EntityRefLink } from '@backstage/plugin-catalog-react';
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
-import {
-  ApprovalInboxItem,
-  ApprovalInboxResponse,
-} from '@runbooks/plugin-runbooks-common';
-import { useCallback, useEffect, useState } from 'react';
+import { ApprovalInboxItem } from '@runbooks/plugin-runbooks-common';
+import { useCallback, useState } from 'react';
+import { usePolled } from '../common/usePolled';
 import { runbooksApiRef } from '../../api';
 import { DiffView } from '../common/DiffView';
 import { errorMessage } from '../common/errorMessage';
@@ -115,24 +113,14 @@ function InboxItem(props: {
  */
 export function ApprovalsInbox() {
   const api = useApi(runbooksApiRef);
-  const [inbox, setInbox] = useState<ApprovalInboxResponse>();
-  const [error, setError] = useState<Error>();
-  const load = useCallback(
-    () =>
-      api.getApprovalsInbox().then(
-        r => {
-          setInbox(r);
-          setError(undefined);
-        },
-        e => setError(e),
-      ),
-    [api],
+  const {
+    value: inbox,
+    error,
+    reload: load,
+  } = usePolled(
+    useCallback(() => api.getApprovalsInbox(), [api]),
+    REFRESH_MS,
   );
-  useEffect(() => {
-    load();
-    const timer = setInterval(load, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
 
   if (!inbox) {
     return error ? <ResponseErrorPanel error={error} /> : <Progress />;

@@ -1,19 +1,17 @@
 import { Entity } from '@backstage/catalog-model';
-import {
-  MockFetchApi,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
-import {
-  EntityProvider,
-  entityRouteRef,
-} from '@backstage/plugin-catalog-react';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { EntityRunbooksResponse } from '@runbooks/plugin-runbooks-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
-import { RunbooksClient, runbooksApiRef } from '../../api';
+import {
+  brokenProvenanceFixture,
+  executionDetailsFixture,
+  executionFixture,
+  killSwitchFixture,
+  renderWithRunbooksApi,
+  replyError,
+  setupRunbooksServer,
+} from '../../__testUtils__';
 import { EntityRunbooksContent } from './EntityRunbooksContent';
 
 const entity: Entity = {
@@ -77,23 +75,14 @@ const response: EntityRunbooksResponse = {
   ],
 };
 
-const server = setupServer();
-registerMswTestHooks(server);
-
-const base = 'http://backend.test/api/runbooks';
-const api = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
+const { server, base, api } = setupRunbooksServer();
 
 function renderTab() {
-  return renderInTestApp(
-    <TestApiProvider apis={[[runbooksApiRef, api]]}>
-      <EntityProvider entity={entity}>
-        <EntityRunbooksContent />
-      </EntityProvider>
-    </TestApiProvider>,
-    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
+  return renderWithRunbooksApi(
+    <EntityProvider entity={entity}>
+      <EntityRunbooksContent />
+    </EntityProvider>,
+    api,
   );
 }
 
@@ -150,18 +139,11 @@ describe('EntityRunbooksContent', () => {
   it('runs a runbook from the dialog: typed fields, inline errors, dry-run by default', async () => {
     const requests: unknown[] = [];
     const execution = {
-      id: 'e1',
-      runbookRef: 'runbook:default/scale-deployment',
-      runbookDigest: 'sha256:x',
-      entityRef: 'component:default/checkout',
+      ...executionFixture({
+        id: 'e1',
+        parameters: { deployment: 'checkout', replicas: 3 },
+      }),
       canExecute: true,
-      parameters: { deployment: 'checkout', replicas: 3 },
-      requester: 'user:default/alice',
-      mode: 'dry-run',
-      status: 'queued',
-      currentStep: 0,
-      createdAt: '2026-11-25T02:00:00.000Z',
-      updatedAt: '2026-11-25T02:00:00.000Z',
     };
     server.use(
       rest.get(
@@ -185,22 +167,11 @@ describe('EntityRunbooksContent', () => {
       }),
       rest.get(`${base}/executions/e1`, (_req, res, ctx) =>
         res(
-          ctx.json({
-            execution,
-            steps: [],
-            events: [],
-            approvals: [],
-            provenance: {
-              status: 'broken',
-              statements: 3,
-              firstBroken: {
-                position: 2,
-                stepIndex: 1,
-                stepId: 'scale',
-                problem: 'signature invalid',
-              },
-            },
-          }),
+          ctx.json(
+            executionDetailsFixture(execution, {
+              provenance: brokenProvenanceFixture('signature invalid'),
+            }),
+          ),
         ),
       ),
     );
@@ -249,19 +220,12 @@ describe('EntityRunbooksContent', () => {
   });
 
   it("shows the agent's pending proposals and opens the execution one becomes", async () => {
-    const execution = {
+    const execution = executionFixture({
       id: 'e2',
-      runbookRef: 'runbook:default/scale-deployment',
-      runbookDigest: 'sha256:x',
-      entityRef: 'component:default/checkout',
       parameters: { deployment: 'checkout', replicas: 4 },
-      requester: 'user:default/alice',
-      mode: 'dry-run',
-      status: 'queued',
-      currentStep: 0,
       createdAt: '2026-11-28T02:00:00.000Z',
       updatedAt: '2026-11-28T02:00:00.000Z',
-    };
+    });
     let started = false;
     server.use(
       rest.get(
@@ -301,15 +265,7 @@ describe('EntityRunbooksContent', () => {
         res(ctx.json({ items: started ? [execution] : [] })),
       ),
       rest.get(`${base}/executions/e2`, (_req, res, ctx) =>
-        res(
-          ctx.json({
-            execution,
-            steps: [],
-            events: [],
-            approvals: [],
-            provenance: { status: 'open', statements: 0 },
-          }),
-        ),
+        res(ctx.json(executionDetailsFixture(execution))),
       ),
     );
     await renderTab();
@@ -330,19 +286,14 @@ describe('EntityRunbooksContent', () => {
   });
 
   it('shows the last run, success rate, blast-radius preview and the weekly chart', async () => {
-    const lastRun = {
+    const lastRun = executionFixture({
       id: 'e7',
-      runbookRef: 'runbook:default/scale-deployment',
-      runbookDigest: 'sha256:x',
-      entityRef: 'component:default/checkout',
-      parameters: {},
-      requester: 'user:default/alice',
       mode: 'execute',
       status: 'failed',
       currentStep: 1,
       createdAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
       updatedAt: new Date().toISOString(),
-    };
+    });
     const withPreview = {
       ...response,
       items: [
@@ -442,19 +393,15 @@ describe('EntityRunbooksContent', () => {
 
   it('filters the history by runbook, status, requester and time, a page at a time', async () => {
     const queries: URLSearchParams[] = [];
-    const item = (id: string) => ({
-      id,
-      runbookRef: 'runbook:default/scale-deployment',
-      runbookDigest: 'sha256:x',
-      entityRef: 'component:default/checkout',
-      parameters: {},
-      requester: 'user:default/bob',
-      mode: 'dry-run',
-      status: 'succeeded',
-      currentStep: 2,
-      createdAt: '2026-11-20T10:00:00.000Z',
-      updatedAt: '2026-11-20T10:00:00.000Z',
-    });
+    const item = (id: string) =>
+      executionFixture({
+        id,
+        requester: 'user:default/bob',
+        status: 'succeeded',
+        currentStep: 2,
+        createdAt: '2026-11-20T10:00:00.000Z',
+        updatedAt: '2026-11-20T10:00:00.000Z',
+      });
     server.use(
       rest.get(
         `${base}/entities/component/default/checkout/runbooks`,
@@ -590,14 +537,13 @@ describe('EntityRunbooksContent', () => {
           ctx.json({
             canManage: false,
             items: [
-              {
-                id: 'k1',
+              killSwitchFixture({
                 scope: 'entity',
                 target: 'component:default/checkout',
                 reason: 'INC-7 database failover',
                 engagedBy: 'user:default/bob',
                 engagedAt: '2026-11-25T03:00:00.000Z',
-              },
+              }),
             ],
           }),
         ),
@@ -637,16 +583,12 @@ describe('EntityRunbooksContent', () => {
       rest.get(
         `${base}/entities/component/default/checkout/runbooks`,
         (_req, res, ctx) =>
-          res(
-            ctx.status(404),
-            ctx.json({
-              error: {
-                name: 'NotFoundError',
-                message: 'No entity component:default/checkout in the catalog',
-              },
-              request: { method: 'GET', url: '/x' },
-              response: { statusCode: 404 },
-            }),
+          replyError(
+            res,
+            ctx,
+            404,
+            'NotFoundError',
+            'No entity component:default/checkout in the catalog',
           ),
       ),
     );

@@ -1,48 +1,36 @@
 import {
-  MockFetchApi,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
-import { entityRouteRef } from '@backstage/plugin-catalog-react';
-import {
   ExecutionDetailsResponse,
   ExecutionResponse,
   StepRunResponse,
 } from '@runbooks/plugin-runbooks-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
-import { RunbooksClient, runbooksApiRef } from '../../api';
+import {
+  brokenProvenanceFixture,
+  executionDetailsFixture,
+  executionFixture,
+  renderWithRunbooksApi,
+  replyError,
+  setupRunbooksServer,
+  summaryFixture,
+} from '../../__testUtils__';
 import { ExecutionView } from './ExecutionView';
 
-const server = setupServer();
-registerMswTestHooks(server);
-
-const base = 'http://backend.test/api/runbooks';
-const api = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
+const { server, base, api } = setupRunbooksServer();
 
 /** The signed-in user of the test app (the guest identity of `renderInTestApp`). */
 const viewer = 'user:default/guest';
 const planDigest = 'sha256:0123456789abcdef0123456789abcdef';
 
-const execution: ExecutionResponse = {
-  id: 'x1',
-  runbookRef: 'runbook:default/scale-deployment',
+const execution = executionFixture({
   runbookDigest: 'sha256:r',
-  entityRef: 'component:default/checkout',
   parameters: { replicas: 3 },
-  requester: 'user:default/alice',
   mode: 'execute',
   status: 'running',
   currentStep: 1,
-  createdAt: '2026-11-25T02:00:00.000Z',
   updatedAt: '2026-11-25T02:00:01.000Z',
   startedAt: '2026-11-25T02:00:00.500Z',
-};
+});
 
 const readStep: StepRunResponse = {
   stepIndex: 0,
@@ -75,15 +63,10 @@ function details(
     execution?: Partial<ExecutionResponse>;
   } = {},
 ): ExecutionDetailsResponse {
-  return {
-    steps: [readStep, scaleStep],
-    events: initialEvents,
-    approvals: [],
-    provenance: { status: 'open', statements: 0 },
-    actions: { cancel: false, resume: false, skip: false, abort: false },
-    ...overrides,
-    execution: { ...execution, ...overrides.execution },
-  };
+  return executionDetailsFixture(
+    { ...execution, ...overrides.execution },
+    { steps: [readStep, scaleStep], events: initialEvents, ...overrides },
+  );
 }
 
 const succeeded = details({
@@ -119,13 +102,30 @@ function serve(body: ExecutionDetailsResponse) {
   );
 }
 
-function renderView() {
-  return renderInTestApp(
-    <TestApiProvider apis={[[runbooksApiRef, api]]}>
-      <ExecutionView id="x1" showHeader />
-    </TestApiProvider>,
-    { mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef } },
+/** Serves `body`, answers every action posted on x1 with `answer`; returns the actions posted. */
+function serveActions(
+  body: ExecutionDetailsResponse,
+  answer: ExecutionResponse = execution,
+) {
+  const posts: string[] = [];
+  serve(body);
+  server.use(
+    rest.post(`${base}/executions/x1/:action`, (req, res, ctx) => {
+      posts.push(req.params.action as string);
+      return res(ctx.json(answer));
+    }),
   );
+  return posts;
+}
+
+/** A running execution that the viewer may only cancel. */
+const cancellable = () =>
+  details({
+    actions: { cancel: true, resume: false, skip: false, abort: false },
+  });
+
+function renderView() {
+  return renderWithRunbooksApi(<ExecutionView id="x1" showHeader />, api);
 }
 
 const status = () => screen.getByTestId('view-status');
@@ -135,12 +135,13 @@ describe('ExecutionView', () => {
     server.use(
       rest.get(`${base}/executions/x1/summary`, (_req, res, ctx) =>
         res(
-          ctx.json({
-            executionId: 'x1',
-            text: '## Done\n\nScaled **checkout** to 3 replicas.',
-            by: 'template',
-            createdAt: '2026-11-25T02:00:06.000Z',
-          }),
+          ctx.json(
+            summaryFixture(
+              'x1',
+              '## Done\n\nScaled **checkout** to 3 replicas.',
+              '2026-11-25T02:00:06.000Z',
+            ),
+          ),
         ),
       ),
     );
@@ -275,16 +276,12 @@ describe('ExecutionView', () => {
         ),
         rest.get(`${base}/executions/x1/events`, (_req, res, ctx) => {
           streamed();
-          return res(
-            ctx.status(403),
-            ctx.json({
-              error: {
-                name: 'NotAllowedError',
-                message: 'You may not read execution x1',
-              },
-              request: { method: 'GET', url: '/x' },
-              response: { statusCode: 403 },
-            }),
+          return replyError(
+            res,
+            ctx,
+            403,
+            'NotAllowedError',
+            'You may not read execution x1',
           );
         }),
       );
@@ -319,18 +316,10 @@ describe('ExecutionView', () => {
     beforeEach(() => server.use(quietStream));
 
     it('shows only the actions the viewer may take, and cancels after confirming', async () => {
-      const posts: string[] = [];
-      serve(
-        details({
-          actions: { cancel: true, resume: false, skip: false, abort: false },
-        }),
-      );
-      server.use(
-        rest.post(`${base}/executions/x1/:action`, (req, res, ctx) => {
-          posts.push(req.params.action as string);
-          return res(ctx.json({ ...execution, status: 'cancelled' }));
-        }),
-      );
+      const posts = serveActions(cancellable(), {
+        ...execution,
+        status: 'cancelled',
+      });
       await renderView();
 
       const cancel = await screen.findByRole('button', {
@@ -357,18 +346,7 @@ describe('ExecutionView', () => {
     });
 
     it('goes back without posting when the viewer does not confirm', async () => {
-      const posts: string[] = [];
-      serve(
-        details({
-          actions: { cancel: true, resume: false, skip: false, abort: false },
-        }),
-      );
-      server.use(
-        rest.post(`${base}/executions/x1/:action`, (req, res, ctx) => {
-          posts.push(req.params.action as string);
-          return res(ctx.json(execution));
-        }),
-      );
+      const posts = serveActions(cancellable());
       await renderView();
       fireEvent.click(
         await screen.findByRole('button', { name: 'Cancel execution' }),
@@ -385,9 +363,8 @@ describe('ExecutionView', () => {
     });
 
     it('resolves an execution that needs attention: skip the step', async () => {
-      const posts: string[] = [];
       const onChange = jest.fn();
-      serve(
+      const posts = serveActions(
         details({
           execution: {
             status: 'needs-attention',
@@ -396,21 +373,9 @@ describe('ExecutionView', () => {
           actions: { cancel: false, resume: true, skip: true, abort: true },
         }),
       );
-      server.use(
-        rest.post(`${base}/executions/x1/:action`, (req, res, ctx) => {
-          posts.push(req.params.action as string);
-          return res(ctx.json(execution));
-        }),
-      );
-      await renderInTestApp(
-        <TestApiProvider apis={[[runbooksApiRef, api]]}>
-          <ExecutionView id="x1" onChange={onChange} />
-        </TestApiProvider>,
-        {
-          mountedRoutes: {
-            '/catalog/:namespace/:kind/:name': entityRouteRef,
-          },
-        },
+      await renderWithRunbooksApi(
+        <ExecutionView id="x1" onChange={onChange} />,
+        api,
       );
 
       expect(
@@ -451,23 +416,15 @@ describe('ExecutionView', () => {
     });
 
     it('says why the backend refused an action', async () => {
-      serve(
-        details({
-          actions: { cancel: true, resume: false, skip: false, abort: false },
-        }),
-      );
+      serve(cancellable());
       server.use(
         rest.post(`${base}/executions/x1/cancel`, (_req, res, ctx) =>
-          res(
-            ctx.status(409),
-            ctx.json({
-              error: {
-                name: 'ConflictError',
-                message: 'Execution x1 has already ended',
-              },
-              request: { method: 'POST', url: '/executions/x1/cancel' },
-              response: { statusCode: 409 },
-            }),
+          replyError(
+            res,
+            ctx,
+            409,
+            'ConflictError',
+            'Execution x1 has already ended',
           ),
         ),
       );
@@ -684,16 +641,7 @@ describe('ExecutionView', () => {
       serve(
         details({
           ...succeeded,
-          provenance: {
-            status: 'broken',
-            statements: 3,
-            firstBroken: {
-              position: 2,
-              stepIndex: 1,
-              stepId: 'scale',
-              problem: 'the signature does not verify',
-            },
-          },
+          provenance: brokenProvenanceFixture('the signature does not verify'),
         }),
       );
       await renderView();

@@ -1,42 +1,26 @@
-import {
-  MockFetchApi,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
 import { KillSwitchResponse } from '@runbooks/plugin-runbooks-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
-import { RunbooksClient, runbooksApiRef } from '../../api';
+import {
+  killSwitchFixture,
+  renderWithRunbooksApi,
+  replyError,
+  setupRunbooksServer,
+} from '../../__testUtils__';
 import { KillSwitchBanner } from './KillSwitchBanner';
 
-const server = setupServer();
-registerMswTestHooks(server);
-
-const base = 'http://backend.test/api/runbooks';
-const api = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
+const { server, base, api } = setupRunbooksServer();
 
 const engagedAt = '2026-11-25T02:00:00.000Z';
-const global: KillSwitchResponse = {
-  id: 'k1',
-  scope: 'global',
-  target: '',
-  reason: 'Database failover in progress',
-  engagedBy: 'user:default/carol',
-  engagedAt,
-};
-const otherEntity: KillSwitchResponse = {
+const global = killSwitchFixture({ engagedAt });
+const otherEntity = killSwitchFixture({
   id: 'k2',
   scope: 'entity',
   target: 'component:default/payments',
   reason: 'Payments freeze',
   engagedBy: 'user:default/dave',
   engagedAt,
-};
+});
 const thisEntity: KillSwitchResponse = {
   ...otherEntity,
   id: 'k3',
@@ -59,11 +43,7 @@ function renderBanner(
     executionId?: string;
   } = {},
 ) {
-  return renderInTestApp(
-    <TestApiProvider apis={[[runbooksApiRef, api]]}>
-      <KillSwitchBanner {...props} />
-    </TestApiProvider>,
-  );
+  return renderWithRunbooksApi(<KillSwitchBanner {...props} />, api);
 }
 
 describe('KillSwitchBanner', () => {
@@ -246,16 +226,12 @@ describe('KillSwitchBanner', () => {
     server.use(
       rest.post(`${base}/kill-switches`, async (req, res, ctx) => {
         bodies.push(await req.json());
-        return res(
-          ctx.status(403),
-          ctx.json({
-            error: {
-              name: 'NotAllowedError',
-              message: 'You may not engage kill switches',
-            },
-            request: { method: 'POST', url: '/kill-switches' },
-            response: { statusCode: 403 },
-          }),
+        return replyError(
+          res,
+          ctx,
+          403,
+          'NotAllowedError',
+          'You may not engage kill switches',
         );
       }),
     );

@@ -10,11 +10,9 @@ import Radio from '@material-ui/core/Radio';
 import RadioGroup from '@material-ui/core/RadioGroup';
 import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
-import {
-  KillSwitchListResponse,
-  KillSwitchResponse,
-} from '@runbooks/plugin-runbooks-common';
-import { useCallback, useEffect, useState } from 'react';
+import { KillSwitchResponse } from '@runbooks/plugin-runbooks-common';
+import { useCallback, useState } from 'react';
+import { usePolled } from '../common/usePolled';
 import { runbooksApiRef } from '../../api';
 import { errorMessage } from '../common/errorMessage';
 import { formatTime, shortRef } from '../common/format';
@@ -42,26 +40,17 @@ export function KillSwitchBanner(props: {
   executionId?: string;
 }) {
   const api = useApi(runbooksApiRef);
-  const [state, setState] = useState<KillSwitchListResponse>();
-  const [error, setError] = useState<Error>();
   const [engaging, setEngaging] = useState(false);
   const [releasing, setReleasing] = useState<KillSwitchResponse>();
-  const load = useCallback(
-    () =>
-      api.listKillSwitches().then(
-        s => {
-          setState(s);
-          setError(undefined);
-        },
-        e => setError(e),
-      ),
-    [api],
+  const {
+    value: state,
+    error,
+    setError,
+    reload: load,
+  } = usePolled(
+    useCallback(() => api.listKillSwitches(), [api]),
+    REFRESH_MS,
   );
-  useEffect(() => {
-    load();
-    const timer = setInterval(load, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
 
   const { entityRef, runbookRefs, executionId } = props;
   const scoped = !!(entityRef || runbookRefs || executionId);

@@ -1,88 +1,61 @@
-import {
-  MockFetchApi,
-  registerMswTestHooks,
-  renderInTestApp,
-  TestApiProvider,
-} from '@backstage/test-utils';
-import { entityRouteRef } from '@backstage/plugin-catalog-react';
-import {
-  ExecutionDetailsResponse,
-  KillSwitchListResponse,
-} from '@runbooks/plugin-runbooks-common';
+import { KillSwitchListResponse } from '@runbooks/plugin-runbooks-common';
 import { screen, within } from '@testing-library/react';
 import { rest } from 'msw';
-import { setupServer } from 'msw/node';
 import { Route, Routes } from 'react-router-dom';
-import { RunbooksClient, runbooksApiRef } from '../../api';
+import {
+  executionDetailsFixture,
+  executionFixture,
+  killSwitchFixture,
+  renderWithRunbooksApi,
+  setupRunbooksServer,
+  summaryFixture,
+} from '../../__testUtils__';
 import { runbooksPageRouteRef } from '../../routes';
 import { RunbooksPage } from './RunbooksPage';
 
-const server = setupServer();
-registerMswTestHooks(server);
+const { server, base, api } = setupRunbooksServer();
 
-const base = 'http://backend.test/api/runbooks';
-const api = new RunbooksClient({
-  discoveryApi: { getBaseUrl: async () => base },
-  fetchApi: new MockFetchApi(),
-});
-
-const details: ExecutionDetailsResponse = {
-  execution: {
-    id: 'x1',
+const details = executionDetailsFixture(
+  executionFixture({
     runbookRef: 'runbook:default/restart-deployment',
     runbookDigest: 'sha256:r',
-    entityRef: 'component:default/checkout',
-    parameters: {},
-    requester: 'user:default/alice',
-    mode: 'dry-run',
     status: 'succeeded',
     currentStep: 1,
-    createdAt: '2026-11-25T02:00:00.000Z',
     updatedAt: '2026-11-25T02:00:02.000Z',
     finishedAt: '2026-11-25T02:00:02.000Z',
+  }),
+  {
+    steps: [
+      { stepIndex: 0, stepId: 'restart', status: 'succeeded', attempt: 1 },
+    ],
+    provenance: { status: 'verified', statements: 2 },
   },
-  steps: [{ stepIndex: 0, stepId: 'restart', status: 'succeeded', attempt: 1 }],
-  events: [],
-  approvals: [],
-  provenance: { status: 'verified', statements: 2 },
-  actions: { cancel: false, resume: false, skip: false, abort: false },
-};
+);
 
+const engagedAt = '2026-11-25T01:00:00.000Z';
 const switches: KillSwitchListResponse = {
   canManage: false,
   items: [
-    {
-      id: 'k1',
-      scope: 'global',
-      target: '',
-      reason: 'Database failover in progress',
-      engagedBy: 'user:default/carol',
-      engagedAt: '2026-11-25T01:00:00.000Z',
-    },
-    {
+    killSwitchFixture({ engagedAt }),
+    killSwitchFixture({
       id: 'k2',
       scope: 'execution',
       target: 'x9',
       reason: 'Runaway execution',
-      engagedBy: 'user:default/carol',
-      engagedAt: '2026-11-25T01:00:00.000Z',
-    },
+      engagedAt,
+    }),
   ],
 };
 
 function renderPage(path: string) {
-  return renderInTestApp(
-    <TestApiProvider apis={[[runbooksApiRef, api]]}>
-      <Routes>
-        <Route path="/runbooks/*" element={<RunbooksPage />} />
-      </Routes>
-    </TestApiProvider>,
+  return renderWithRunbooksApi(
+    <Routes>
+      <Route path="/runbooks/*" element={<RunbooksPage />} />
+    </Routes>,
+    api,
     {
       routeEntries: [path],
-      mountedRoutes: {
-        '/runbooks': runbooksPageRouteRef,
-        '/catalog/:namespace/:kind/:name': entityRouteRef,
-      },
+      mountedRoutes: { '/runbooks': runbooksPageRouteRef },
     },
   );
 }
@@ -104,12 +77,13 @@ describe('RunbooksPage', () => {
       ),
       rest.get(`${base}/executions/x1/summary`, (_req, res, ctx) =>
         res(
-          ctx.json({
-            executionId: 'x1',
-            text: 'Restarted checkout.',
-            by: 'template',
-            createdAt: '2026-11-25T02:00:03.000Z',
-          }),
+          ctx.json(
+            summaryFixture(
+              'x1',
+              'Restarted checkout.',
+              '2026-11-25T02:00:03.000Z',
+            ),
+          ),
         ),
       ),
       rest.get(`${base}/approvals`, (_req, res, ctx) => {
