@@ -6,8 +6,8 @@ import {
   UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { ActionsRegistryService } from '@backstage/backend-plugin-api/alpha';
-import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
-import { InputError, NotAllowedError } from '@backstage/errors';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import { NotAllowedError } from '@backstage/errors';
 import {
   EXECUTION_STATUS_VALUES,
   executionReadPermission,
@@ -15,7 +15,7 @@ import {
 import { AgentCaller, AgentService } from '../agent';
 import { ExecutionStore } from '../engine';
 import { RunbooksAuthorizer } from '../permissions';
-import { RunbookCatalog } from '../runbook';
+import { fullRef, RunbookCatalog } from '../runbook';
 import { redactExecution, redactSteps } from '../service/redact';
 
 /** What the runbooks actions need: the same services the REST API uses. */
@@ -40,20 +40,7 @@ const STEP_STATUSES = [
 ] as const;
 
 /** An entity reference in its full form (`component:default/checkout`), or InputError. */
-function fullEntityRef(ref: string): string {
-  try {
-    return stringifyEntityRef(
-      parseEntityRef(ref, {
-        defaultKind: 'component',
-        defaultNamespace: 'default',
-      }),
-    );
-  } catch (e) {
-    throw new InputError(
-      `entityRef '${ref}' is not an entity reference: ${(e as Error).message}`,
-    );
-  }
-}
+const fullEntityRef = (ref: string) => fullRef(ref, 'component');
 
 /** Who calls an action: a person, or a service (e.g. an MCP client with a static token). */
 async function callerOf(

@@ -1,3 +1,4 @@
+import { InputError } from '@backstage/errors';
 import {
   Entity,
   parseEntityRef,
@@ -23,5 +24,26 @@ export function ownerRefOf(entity: Entity): string | undefined {
     );
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A reference in the full form executions store (`checkout` → `component:default/checkout`,
+ * `restart-deployment` with kind runbook → `runbook:default/restart-deployment`). Throws an
+ * InputError that names `what` when it is no entity reference.
+ */
+export function fullRef(
+  ref: string,
+  defaultKind: string,
+  what = 'entityRef',
+): string {
+  try {
+    return stringifyEntityRef(
+      parseEntityRef(ref, { defaultKind, defaultNamespace: 'default' }),
+    );
+  } catch (e) {
+    throw new InputError(
+      `${what} '${ref}' is not an entity reference: ${(e as Error).message}`,
+    );
   }
 }

@@ -9,7 +9,7 @@ import {
   UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { ResourcePermission } from '@backstage/plugin-permission-common';
-import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotAllowedError } from '@backstage/errors';
 import {
   ApprovalGateResponse,
@@ -55,7 +55,7 @@ const approval = (a: Approval): ApprovalResponse => ({
   createdAt: a.createdAt.toISOString(),
   expiresAt: a.expiresAt?.toISOString(),
 });
-import { RunbookCatalog } from '../runbook';
+import { fullRef, RunbookCatalog } from '../runbook';
 import {
   AgentCaller,
   AgentConfig,
@@ -190,12 +190,7 @@ const storedEntityRef = z
   .min(1, ENTITY_REF)
   .transform((ref, ctx) => {
     try {
-      return stringifyEntityRef(
-        parseEntityRef(ref, {
-          defaultKind: 'component',
-          defaultNamespace: 'default',
-        }),
-      );
+      return fullRef(ref, 'component');
     } catch (e) {
       ctx.addIssue({ code: 'custom', message: (e as Error).message });
       return z.NEVER;
@@ -269,13 +264,8 @@ const killSwitchBody = z
       return body;
     }
     try {
-      const target = stringifyEntityRef(
-        parseEntityRef(body.target, {
-          defaultKind: body.scope === 'entity' ? 'component' : 'runbook',
-          defaultNamespace: 'default',
-        }),
-      );
-      return { ...body, target };
+      const kind = body.scope === 'entity' ? 'component' : 'runbook';
+      return { ...body, target: fullRef(body.target, kind, 'target') };
     } catch (e) {
       ctx.addIssue({
         code: 'custom',
