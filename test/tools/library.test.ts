@@ -356,6 +356,38 @@ describe('the runbook library through the engine and the MCP servers', () => {
       assert.equal(deployment.availableReplicas, 4);
     });
 
+    it('scale-deployment to the count it already runs stops at its precondition, before any change', async () => {
+      const runbook = (await libraryRunbooks()).get('scale-deployment')!;
+      const entity = demoEntities().get('component:inventory') as Entity;
+      const before = await read('get-deployment', {
+        namespace: 'shop',
+        name: 'inventory',
+      });
+      for (const mode of ['dry-run', 'execute'] as const) {
+        const run = await engine.request(
+          runbook,
+          entity,
+          { replicas: before.replicas },
+          mode,
+        );
+        const done = await engine.settle(run.id);
+        assert.equal(done.execution.status, 'failed');
+        const scale = done.steps.find(step => step.stepId === 'scale')!;
+        assert.equal(scale.status, 'failed');
+        assert.equal(
+          scale.error,
+          `Precondition failed: The deployment already runs that many replicas. (\`steps.current.output.replicas != parameters.replicas\` is false). It saw steps.current.output.replicas = ${before.replicas}, parameters.replicas = ${before.replicas}; it depends on the state read by step 'current' (the system now) and the parameter 'replicas' (from the request). Nothing was changed.`,
+        );
+        // the tool was never asked for a plan
+        assert.equal(scale.planDigest, undefined);
+      }
+      const after = await read('get-deployment', {
+        namespace: 'shop',
+        name: 'inventory',
+      });
+      assert.equal(after.generation, before.generation);
+    });
+
     it('delete-crashlooping-pod deletes the pod and its replacement comes up', async () => {
       const { items } = await read('list-pods', {
         namespace: 'shop',

@@ -1,5 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { isCelError, run as runCel } from '@bufbuild/cel';
+import { failedPrecondition } from './preconditions';
 import {
   BlastRadius,
   parseDuration,
@@ -496,6 +497,20 @@ export class ExecutionRunner {
       },
     );
     if (!input) return this.fail(ctx, renderError!);
+
+    const firstChange =
+      step.mutates &&
+      !ctx.runbook.spec.steps.slice(0, ctx.index).some(s => s.mutates);
+    if (firstChange) {
+      // the runbook's assumptions about the system, checked against what its read steps saw,
+      // before anything changes (in a dry-run too: it shows the same refusal early)
+      const failed = failedPrecondition(ctx.runbook.spec.preconditions ?? [], {
+        parameters: execution.parameters,
+        entity: execution.entitySnapshot,
+        steps: ctx.outputs,
+      });
+      if (failed) return this.fail(ctx, failed);
+    }
 
     const tool = await this.describe(ctx);
     if (!tool) {

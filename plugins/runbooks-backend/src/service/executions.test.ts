@@ -10,6 +10,7 @@ import {
 } from '../__testUtils__/backend';
 import {
   checkoutEntity,
+  readStep,
   replicasParameter,
   replicaTools,
   runbookEntity,
@@ -29,6 +30,17 @@ const gated = runbookEntity('gated', {
   steps: [{ ...scaleStep, approval: 'always' }],
 });
 
+const guarded = runbookEntity('guarded', {
+  parameters: replicasParameter,
+  preconditions: [
+    {
+      expression: 'steps.read.output.replicas != parameters.replicas',
+      message: 'The deployment already runs that many replicas.',
+    },
+  ],
+  steps: [readStep, scaleStep],
+});
+
 const withSecret = runbookEntity('with-secret', {
   parameters: { token: { type: 'string', secret: true, minLength: 8 } },
   steps: [
@@ -44,7 +56,7 @@ const withSecret = runbookEntity('with-secret', {
 async function startBackend() {
   const state = { replicas: 2 };
   const { server, invoker } = await startRunbooksTestBackend({
-    entities: [checkoutEntity, scale, gated, withSecret],
+    entities: [checkoutEntity, scale, gated, guarded, withSecret],
     tools: replicaTools(state),
   });
   return { server, state, invoker };
@@ -168,6 +180,47 @@ describe('the executions API', () => {
       )
       .set('Authorization', alice);
     expect(list.body.items.map((e: any) => e.id)).toEqual([created.body.id]);
+  });
+
+  it('stops before any change when a precondition does not hold, saying what it saw', async () => {
+    const { server, state, invoker } = await startBackend();
+    for (const mode of ['dry-run', 'execute']) {
+      const created = await requestExecution(server, {
+        runbookRef: 'runbook:default/guarded',
+        entityRef: 'component:default/checkout',
+        parameters: { replicas: 2 },
+        mode,
+      });
+      const done = await waitForStatus(server, created.body.id, [
+        'succeeded',
+        'failed',
+      ]);
+      expect(done.execution.status).toBe('failed');
+      expect(done.steps.map((s: any) => s.status)).toEqual([
+        'succeeded',
+        'failed',
+      ]);
+      expect(done.steps[1].error).toBe(
+        "Precondition failed: The deployment already runs that many replicas. (`steps.read.output.replicas != parameters.replicas` is false). It saw steps.read.output.replicas = 2, parameters.replicas = 2; it depends on the state read by step 'read' (the system now) and the parameter 'replicas' (from the request). Nothing was changed.",
+      );
+    }
+    // the scale tool was never asked to plan or apply
+    expect(invoker.calls.filter(c => c.tool === 'k8s/scale')).toEqual([]);
+    expect(state.replicas).toBe(2);
+
+    // with another count the precondition holds and the change goes through
+    const ok = await requestExecution(server, {
+      runbookRef: 'runbook:default/guarded',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 5 },
+      mode: 'execute',
+    });
+    const done = await waitForStatus(server, ok.body.id, [
+      'succeeded',
+      'failed',
+    ]);
+    expect(done.execution.status).toBe('succeeded');
+    expect(state.replicas).toBe(5);
   });
 
   it('never shows the value of a secret parameter', async () => {

@@ -106,3 +106,86 @@ export function collectCelReferences(expression: string): CelReferences {
   visit(parse(expression).expr as Node);
   return refs;
 }
+
+/**
+ * The values a CEL expression reads, as paths from its top-level names (`steps.current.output.replicas`,
+ * `parameters.replicas`): the longest member chains with constant keys, each once, in order of
+ * appearance. Names bound inside macros (`items.exists(p, p.name == …)`) are not paths.
+ * @public
+ */
+export function collectCelPaths(expression: string): string[][] {
+  const paths: string[][] = [];
+  const seen = new Set<string>();
+  const bound: string[] = [];
+  /** The chain a node reads: ident, `.field` and `['key']` steps; undefined for anything else. */
+  const chain = (node: Node | undefined): string[] | undefined => {
+    const kind = node?.exprKind;
+    if (kind?.case === 'identExpr') {
+      return bound.includes(kind.value.name) ? undefined : [kind.value.name];
+    }
+    if (kind?.case === 'selectExpr' && !kind.value.testOnly) {
+      const base = chain(kind.value.operand);
+      return base && [...base, kind.value.field];
+    }
+    if (
+      kind?.case === 'callExpr' &&
+      kind.value.function === '_[_]' &&
+      kind.value.args.length === 2
+    ) {
+      const key = kind.value.args[1]?.exprKind;
+      const base = chain(kind.value.args[0]);
+      if (!base || key?.case !== 'constExpr') return undefined;
+      const constant = key.value.constantKind;
+      if (constant?.case === 'stringValue') return [...base, constant.value];
+      if (constant?.case === 'int64Value' || constant?.case === 'uint64Value') {
+        return [...base, String(constant.value)];
+      }
+    }
+    return undefined;
+  };
+  const visit = (node: Node | undefined): void => {
+    const kind = node?.exprKind;
+    if (!kind?.case) return;
+    const path = chain(node);
+    if (path) {
+      const key = JSON.stringify(path);
+      if (!seen.has(key)) {
+        seen.add(key);
+        paths.push(path);
+      }
+      return;
+    }
+    const v = kind.value;
+    switch (kind.case) {
+      case 'selectExpr':
+        visit(v.operand);
+        return;
+      case 'callExpr':
+        visit(v.target);
+        v.args.forEach(visit);
+        return;
+      case 'listExpr':
+        v.elements.forEach(visit);
+        return;
+      case 'structExpr':
+        for (const entry of v.entries) {
+          visit(entry.keyKind?.value);
+          visit(entry.value);
+        }
+        return;
+      case 'comprehensionExpr':
+        visit(v.iterRange);
+        bound.push(v.iterVar, v.iterVar2, v.accuVar);
+        visit(v.accuInit);
+        visit(v.loopCondition);
+        visit(v.loopStep);
+        visit(v.result);
+        bound.splice(-3, 3);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(parse(expression).expr as Node);
+  return paths;
+}
