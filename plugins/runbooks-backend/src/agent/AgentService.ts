@@ -1,3 +1,4 @@
+import { executionStats, weekStarts } from '../service/stats';
 import {
   BackstageCredentials,
   LoggerService,
@@ -63,6 +64,8 @@ export interface AgentCaller {
 }
 
 const MAX_STORED_INCIDENT = 20_000;
+/** The weeks of history the planner's track record of each runbook covers. */
+const FIGURES_WEEKS = 12;
 const MAX_STORED_PARAMETERS = 4_000;
 
 function normalizeRef(ref: string, defaultKind: string): string | undefined {
@@ -175,6 +178,28 @@ export class AgentService {
             // no status message: it can quote tool output, which is not trusted
             finishedAt: e.finishedAt?.toISOString(),
           }));
+    // the learning loop: how each runbook went here over the last weeks, from the same store
+    const starts = weekStarts(new Date(), FIGURES_WEEKS);
+    const figures =
+      visible.kind === 'none'
+        ? []
+        : executionStats(
+            ref,
+            starts,
+            await store.tallyExecutions(ref, starts, {
+              visible: visible.kind === 'some' ? visible.criteria : undefined,
+            }),
+          )
+            .runbooks.filter(r => r.total > 0)
+            .map(r => ({
+              runbookRef: r.runbookRef,
+              total: r.total,
+              successRate: r.successRate,
+              medianDurationMs: r.medianDurationMs,
+              needsAttention: r.needsAttention,
+              rejected: r.rejected,
+              mostFailedStep: r.mostFailedStep,
+            }));
     return {
       entity,
       entityRef: ref,
@@ -198,6 +223,7 @@ export class AgentService {
           approval: i.approval,
         })),
       history,
+      figures,
     };
   }
 

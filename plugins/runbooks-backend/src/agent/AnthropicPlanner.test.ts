@@ -119,6 +119,8 @@ describe('the Anthropic planner and summariser, through the real SDK and a local
     });
     expect(body.system).not.toContain('IGNORE PREVIOUS');
     expect(body.system).toContain('component:default/storefront');
+    // the learning loop's figures are trusted context (none yet: nothing ran here)
+    expect(body.system).toContain('"runbookTrackRecord":[]');
     const user = body.messages[0].content as string;
     expect(user).toContain('<untrusted-data source="text">');
     expect(user).toContain('<untrusted-data source="logs[0]">');
@@ -232,6 +234,30 @@ describe('the Anthropic planner and summariser, through the real SDK and a local
       expect(res.body.text).not.toContain(SECRET);
     }
     expect((await get()).body.createdAt).toBe(a.body.createdAt);
+  });
+
+  it("gives the model each runbook's track record on the entity as trusted context", async () => {
+    // the summary test above ran one dry-run of restart-deployment on checkout
+    standIn.setScript([
+      {
+        content: [
+          { type: 'tool_use', name: 'no_action', input: { reason: 'x' } },
+        ],
+      },
+    ]);
+    const before = standIn.requests.length;
+    expect((await ask('checkout is slow')).status).toBe(201);
+    const system = (standIn.requests[before].body as any).system as string;
+    const context = JSON.parse(system.slice(system.indexOf('{')));
+    expect(context.runbookTrackRecord).toEqual([
+      expect.objectContaining({
+        runbookRef: 'runbook:default/restart-deployment',
+        successRate: 1,
+        needsAttention: 0,
+        rejected: 0,
+      }),
+    ]);
+    expect(context.runbookTrackRecord[0].total).toBeGreaterThanOrEqual(1);
   });
 
   it('accepts alerts from a service with the same planner', async () => {

@@ -78,6 +78,8 @@ export function trustedContext(context: PlannerContext) {
     neighbourhood: context.neighbourhood,
     // the runbooks themselves are the tools (description, defaults, bound values): not repeated here
     recentExecutions: context.history,
+    // how each runbook went here lately (success rate, needed attention, rejected, failing step)
+    runbookTrackRecord: context.figures ?? [],
   };
 }
 

@@ -305,9 +305,15 @@ export interface ExecutionTally {
     count: number;
   }>;
   /** How long each ended execution of the window took from its creation to its finish. */
-  durations: Array<{ week: number; ms: number }>;
+  durations: Array<{ week: number; runbookRef: string; ms: number }>;
   /** The newest execution of each runbook on the entity, also before the window. */
   newest: Execution[];
+  /** Executions of the window that needed attention at least once, by runbook. */
+  attention: Array<{ runbookRef: string; count: number }>;
+  /** Executions of the window an approver rejected, by runbook. */
+  rejected: Array<{ runbookRef: string; count: number }>;
+  /** Failed step runs of the window's executions, by runbook and step. */
+  failedSteps: Array<{ runbookRef: string; stepId: string; count: number }>;
 }
 
 /** A page of executions and the cursor of the next page. */
@@ -1414,12 +1420,57 @@ export class ExecutionStore {
       .groupBy('week', 'runbook_ref', 'status');
     const ended: Array<{
       week: number | string;
+      runbook_ref: string;
       created_at: DbTimestamp;
       finished_at: DbTimestamp;
     }> = await inWindow()
       .whereIn('status', TERMINAL_STATUSES as ExecutionStatus[])
       .whereNotNull('finished_at')
-      .select(week(), 'created_at', 'finished_at');
+      .select(week(), 'runbook_ref', 'created_at', 'finished_at');
+    // what the learning loop counts: executions that needed a person, that a person stopped, and
+    // the steps that fail
+    const ids = () => inWindow().select('id');
+    const perRunbook = async (
+      table: 'execution_events' | 'approvals',
+      column: string,
+      values: string[],
+    ) =>
+      (
+        (await this.db('executions as e')
+          .whereIn('e.id', ids())
+          .whereExists(q =>
+            q
+              .from(table)
+              .whereRaw('?? = ??', [`${table}.execution_id`, 'e.id'])
+              .whereIn(column, values),
+          )
+          .select('e.runbook_ref')
+          .count({ count: '*' })
+          .groupBy('e.runbook_ref')) as Array<{
+          runbook_ref: string;
+          count: number | string;
+        }>
+      ).map(row => ({
+        runbookRef: row.runbook_ref,
+        count: Number(row.count),
+      }));
+    // a step that needed a person, or a kill switch that stopped the execution for one
+    const attention = await perRunbook('execution_events', 'type', [
+      'needs-attention',
+      'kill-switch',
+    ]);
+    const rejected = await perRunbook('approvals', 'decision', ['rejected']);
+    const failedSteps: Array<{
+      runbook_ref: string;
+      step_id: string;
+      count: number | string;
+    }> = await this.db('step_runs as s')
+      .join('executions as e', 'e.id', 's.execution_id')
+      .whereIn('s.execution_id', ids())
+      .where('s.status', 'failed')
+      .select('e.runbook_ref', 's.step_id')
+      .count({ count: '*' })
+      .groupBy('e.runbook_ref', 's.step_id');
     const newest = await this.db<RawExecutionRow>('executions').whereIn(
       'id',
       this.db
@@ -1445,10 +1496,18 @@ export class ExecutionStore {
       })),
       durations: ended.map(row => ({
         week: Number(row.week),
+        runbookRef: row.runbook_ref,
         ms:
           toDate(row.finished_at).getTime() - toDate(row.created_at).getTime(),
       })),
       newest: newest.map(executionFromRow),
+      attention,
+      rejected,
+      failedSteps: failedSteps.map(row => ({
+        runbookRef: row.runbook_ref,
+        stepId: row.step_id,
+        count: Number(row.count),
+      })),
     };
   }
 

@@ -520,7 +520,14 @@ export async function createRouter(
     const visible = await authorizer.visibleExecutions(credentials);
     const tally =
       visible.kind === 'none'
-        ? { counts: [], durations: [], newest: [] }
+        ? {
+            counts: [],
+            durations: [],
+            newest: [],
+            attention: [],
+            rejected: [],
+            failedSteps: [],
+          }
         : await store.tallyExecutions(query.entityRef, starts, {
             visible: visible.kind === 'some' ? visible.criteria : undefined,
           });

@@ -140,6 +140,56 @@ describe.each(databases.eachSupportedId())(
         tookMs: 1_000,
         entityRef: 'component:default/payments',
       });
+      // the learning loop's records: a failed step, executions that needed a person (a step, a
+      // kill switch), a rejection, an approval that does not count as one
+      await knex('step_runs').insert([
+        ...['broke', 'hidden'].map(name => ({
+          execution_id: ids[name],
+          step_index: 1,
+          step_id: 'scale',
+          status: 'failed',
+          attempt: 1,
+          idempotency_key: `${name}-1`,
+        })),
+        {
+          execution_id: ids.fast,
+          step_index: 0,
+          step_id: 'read',
+          status: 'succeeded',
+          attempt: 1,
+          idempotency_key: 'fast-0',
+        },
+      ]);
+      await knex('execution_events').insert(
+        [
+          ['broke', 'needs-attention'],
+          ['fast', 'kill-switch'],
+          ['hidden', 'needs-attention'],
+          ['first', 'step-failed'],
+        ].map(([name, type]) => ({
+          execution_id: ids[name],
+          seq: 1,
+          type,
+          payload: '{}',
+          created_at: new Date(lastWeek),
+        })),
+      );
+      await knex('approvals').insert(
+        [
+          ['purged', 'rejected'],
+          ['fast', 'approved'],
+          ['hidden', 'rejected'],
+        ].map(([name, decision]) => ({
+          id: randomUUID(),
+          execution_id: ids[name],
+          step_index: 1,
+          attempt: 1,
+          plan_digest: 'sha256:p',
+          decided_by: 'user:default/bob',
+          decision,
+          created_at: new Date(lastWeek),
+        })),
+      );
     });
 
     afterAll(() => stop());
@@ -196,6 +246,11 @@ describe.each(databases.eachSupportedId())(
             failed: 1,
             cancelled: 0,
             successRate: 2 / 3,
+            // of 30 s, 60 s and 120 s
+            medianDurationMs: 60_000,
+            needsAttention: 2,
+            rejected: 0,
+            mostFailedStep: { stepId: 'scale', failures: 1 },
             lastRun: expect.objectContaining({
               id: ids.open,
               status: 'waiting-approval',
@@ -209,6 +264,9 @@ describe.each(databases.eachSupportedId())(
             succeeded: 0,
             failed: 0,
             cancelled: 1,
+            medianDurationMs: 10_000,
+            needsAttention: 0,
+            rejected: 1,
             lastRun: expect.objectContaining({ id: ids.purged }),
           },
           {
@@ -218,6 +276,8 @@ describe.each(databases.eachSupportedId())(
             succeeded: 0,
             failed: 0,
             cancelled: 0,
+            needsAttention: 0,
+            rejected: 0,
             lastRun: expect.objectContaining({
               id: ids.restart,
               finishedAt: week(since - 3 * WEEK + 7_000),
@@ -226,6 +286,15 @@ describe.each(databases.eachSupportedId())(
         ],
         // of 10 s, 30 s, 60 s and 120 s
         medianDurationMs: 45_000,
+        totals: {
+          total: 5,
+          succeeded: 2,
+          failed: 1,
+          cancelled: 1,
+          successRate: 2 / 3,
+          needsAttention: 2,
+          rejected: 1,
+        },
       });
       expect(JSON.stringify(res.body)).not.toContain('hunter2-secret');
     });
@@ -240,6 +309,10 @@ describe.each(databases.eachSupportedId())(
         total: 5,
         succeeded: 3,
         successRate: 3 / 4,
+        // the hidden execution counts for bob: it needed attention, was rejected, failed at scale
+        needsAttention: 3,
+        rejected: 1,
+        mostFailedStep: { stepId: 'scale', failures: 2 },
       });
       expect(res.body.weeks[2]).toMatchObject({ succeeded: 2 });
     });

@@ -62,7 +62,15 @@ export function executionStats(
   const runbook = (runbookRef: string) => {
     let stats = runbooks.get(runbookRef);
     if (!stats) {
-      stats = { runbookRef, total: 0, succeeded: 0, failed: 0, cancelled: 0 };
+      stats = {
+        runbookRef,
+        total: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
+        needsAttention: 0,
+        rejected: 0,
+      };
       runbooks.set(runbookRef, stats);
     }
     return stats;
@@ -90,18 +98,52 @@ export function executionStats(
   for (const execution of tally.newest) {
     runbook(execution.runbookRef).lastRun = redactExecution(execution);
   }
+  for (const { runbookRef, count } of tally.attention) {
+    runbook(runbookRef).needsAttention = count;
+  }
+  for (const { runbookRef, count } of tally.rejected) {
+    runbook(runbookRef).rejected = count;
+  }
+  const byFailures = [...tally.failedSteps].sort(
+    (a, b) => b.count - a.count || a.stepId.localeCompare(b.stepId),
+  );
+  for (const { runbookRef, stepId, count } of byFailures) {
+    const stats = runbook(runbookRef);
+    stats.mostFailedStep ??= { stepId, failures: count };
+  }
   for (const stats of runbooks.values()) {
     const ended = stats.succeeded + stats.failed;
     if (ended > 0) stats.successRate = stats.succeeded / ended;
+    const ms = median(
+      tally.durations
+        .filter(d => d.runbookRef === stats.runbookRef)
+        .map(d => d.ms),
+    );
+    if (ms !== undefined) stats.medianDurationMs = ms;
+  }
+  const all = [...runbooks.values()];
+  const sum = (pick: (r: RunbookStats) => number) =>
+    all.reduce((n, r) => n + pick(r), 0);
+  const totals: ExecutionStatsResponse['totals'] = {
+    total: sum(r => r.total),
+    succeeded: sum(r => r.succeeded),
+    failed: sum(r => r.failed),
+    cancelled: sum(r => r.cancelled),
+    needsAttention: sum(r => r.needsAttention),
+    rejected: sum(r => r.rejected),
+  };
+  if (totals.succeeded + totals.failed > 0) {
+    totals.successRate = totals.succeeded / (totals.succeeded + totals.failed);
   }
   const medianDurationMs = median(tally.durations.map(d => d.ms));
   return {
     entityRef,
     since: starts[0].toISOString(),
     weeks,
-    runbooks: [...runbooks.values()].sort(
+    runbooks: all.sort(
       (a, b) => b.total - a.total || a.runbookRef.localeCompare(b.runbookRef),
     ),
     ...(medianDurationMs !== undefined ? { medianDurationMs } : {}),
+    totals,
   };
 }

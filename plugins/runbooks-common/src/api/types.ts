@@ -289,6 +289,14 @@ export interface RunbookStatsResponse {
   cancelled: number;
   /** succeeded / (succeeded + failed) of ended executions in the window; absent when none ended. */
   successRate?: number;
+  /** Median time from creation to finish of its ended executions in the window. */
+  medianDurationMs?: number;
+  /** Executions in the window that needed a person's attention at least once. */
+  needsAttention: number;
+  /** Executions in the window an approver rejected. */
+  rejected: number;
+  /** The step that failed most often in the window, and how often (ties: the first by id). */
+  mostFailedStep?: { stepId: string; failures: number };
   /** The newest execution of the runbook on the entity (also outside the window). */
   lastRun?: ExecutionResponse;
 }
@@ -321,6 +329,16 @@ export interface ExecutionStatsResponse {
   runbooks: RunbookStatsResponse[];
   /** Median time to finish of every ended execution in the window. */
   medianDurationMs?: number;
+  /** The entity's figures over every runbook in the window (the learning loop's, per entity). */
+  totals: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    cancelled: number;
+    successRate?: number;
+    needsAttention: number;
+    rejected: number;
+  };
 }
 
 /**

@@ -63,6 +63,26 @@ export interface PlannerHistoryEntry {
 }
 
 /**
+ * How a runbook has done on this entity over recent weeks (the learning loop), as trusted figures
+ * from the execution store.
+ * @public
+ */
+export interface PlannerRunbookFigures {
+  runbookRef: string;
+  /** Executions in the window. */
+  total: number;
+  /** succeeded / (succeeded + failed); absent when none ended. */
+  successRate?: number;
+  medianDurationMs?: number;
+  /** Executions that needed a person's attention. */
+  needsAttention: number;
+  /** Executions an approver rejected. */
+  rejected: number;
+  /** The step that failed most often. */
+  mostFailedStep?: { stepId: string; failures: number };
+}
+
+/**
  * What a planner knows besides the incident: all of it from the catalog and the execution store.
  * @public
  */
@@ -75,6 +95,8 @@ export interface PlannerContext {
   runbooks: PlannerRunbook[];
   /** Recent executions on this entity, newest first. */
   history: PlannerHistoryEntry[];
+  /** How each runbook has done on this entity over the last weeks (runbooks never run: absent). */
+  figures?: PlannerRunbookFigures[];
 }
 
 /**

@@ -357,10 +357,23 @@ describe('EntityRunbooksContent', () => {
                 failed: 1,
                 cancelled: 1,
                 successRate: 0.75,
+                medianDurationMs: 90_000,
+                needsAttention: 2,
+                rejected: 1,
+                mostFailedStep: { stepId: 'scale', failures: 3 },
                 lastRun,
               },
             ],
             medianDurationMs: 6000,
+            totals: {
+              total: 6,
+              succeeded: 3,
+              failed: 1,
+              cancelled: 1,
+              successRate: 0.75,
+              needsAttention: 2,
+              rejected: 1,
+            },
           }),
         ),
       ),
@@ -370,7 +383,11 @@ describe('EntityRunbooksContent', () => {
       'last-run-runbook:default/scale-deployment',
     );
     expect(last).toHaveTextContent(
-      'failed 3 h ago75% succeeded (3 of 4, 12 weeks)',
+      "failed 3 h ago75% succeeded (3 of 4, 12 weeks) · median 1 min 30 sneeded attention 2× · rejected 1× · fails most at 'scale' (3×)",
+    );
+    // the entity's figures over the window, above the chart's table
+    expect(screen.getByTestId('entity-figures')).toHaveTextContent(
+      '6 runs · 75% of those that ended succeeded · 2 needed attention · 1 rejected by an approver',
     );
     const risk = screen.getByTestId('risk-scale-deployment');
     expect(risk).toHaveTextContent(

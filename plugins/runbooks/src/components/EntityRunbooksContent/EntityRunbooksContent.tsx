@@ -26,7 +26,7 @@ import useAsync from 'react-use/esm/useAsync';
 import { runbooksApiRef } from '../../api';
 import { AgentProposals } from '../AgentProposals';
 import { Radius, useExecutionLink } from '../common/ExecutionParts';
-import { formatAgo } from '../common/format';
+import { formatAgo, formatDuration } from '../common/format';
 import { StatusChip } from '../common/StatusChip';
 import { ExecutionHistory } from '../ExecutionHistory';
 import { KillSwitchBanner } from '../KillSwitch';
@@ -126,7 +126,24 @@ function LastRun(props: { stats?: RunbookStatsResponse }) {
           : `${Math.round(stats.successRate * 100)}% succeeded (${
               stats.succeeded
             } of ${stats.succeeded + stats.failed}, 12 weeks)`}
+        {stats.medianDurationMs !== undefined &&
+          ` · median ${formatDuration(stats.medianDurationMs)}`}
       </Typography>
+      {(stats.needsAttention > 0 ||
+        stats.rejected > 0 ||
+        stats.mostFailedStep) && (
+        <Typography variant="body2" color="textSecondary">
+          {[
+            stats.needsAttention > 0 &&
+              `needed attention ${stats.needsAttention}×`,
+            stats.rejected > 0 && `rejected ${stats.rejected}×`,
+            stats.mostFailedStep &&
+              `fails most at '${stats.mostFailedStep.stepId}' (${stats.mostFailedStep.failures}×)`,
+          ]
+            .filter(Boolean)
+            .join(' · ')}
+        </Typography>
+      )}
     </Box>
   );
 }

@@ -13,6 +13,20 @@ const weekLabel = (iso: string) =>
     timeZone: 'UTC',
   });
 
+/** The entity's figures over the window, in one line. */
+function describeTotals(totals: ExecutionStatsResponse['totals'] | undefined) {
+  if (!totals || totals.total === 0) return 'No runs in these weeks.';
+  return [
+    `${totals.total} run${totals.total === 1 ? '' : 's'}`,
+    totals.successRate !== undefined &&
+      `${Math.round(totals.successRate * 100)}% of those that ended succeeded`,
+    `${totals.needsAttention} needed attention`,
+    `${totals.rejected} rejected by an approver`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 /**
  * Executions per week by outcome (stacked bars) with each week's median time to finish above its
  * bar; the same figures as a table for screen readers and for copying.
@@ -123,6 +137,9 @@ export function ExecutionChart(props: { stats: ExecutionStatsResponse }) {
           );
         })}
       </svg>
+      <Typography variant="body2" data-testid="entity-figures">
+        {describeTotals(props.stats.totals)}
+      </Typography>
       <details>
         <summary>
           <Typography variant="caption">Show the figures as a table</Typography>
