@@ -118,6 +118,15 @@ test('alice runs restart on checkout, bob approves from his inbox, the page upda
   assert.match(risk, /Blast radius \(at least\): medium/);
   assert.match(risk, /storefront/);
 
+  // health: the runbooks checked against the demo cluster now (kubectl reads and dry-runs only)
+  await alice
+    .getByRole('button', { name: 'Check runbooks against the system' })
+    .click();
+  await alice
+    .getByTestId('risk-restart-deployment')
+    .getByText(/Matches the system/)
+    .waitFor({ timeout: 60_000 });
+
   // the dialog: typed fields with inline errors (scale), the bound fields fixed (restart)
   await alice.getByRole('button', { name: 'Run scale-deployment' }).click();
   await alice.getByLabel('replicas').fill('50');

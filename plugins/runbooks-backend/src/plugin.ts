@@ -59,6 +59,7 @@ import {
   readBlastRadiusPolicy,
   TopologyBlastRadius,
 } from './topology';
+import { HealthStore, HealthSweep, RunbookHealthChecker } from './health';
 
 /**
  * The runbooks backend plugin.
@@ -323,6 +324,46 @@ export const runbooksPlugin = createBackendPlugin({
           }`,
         );
         const runbookCatalog = new RunbookCatalog(deps.catalog, logger, tools);
+
+        // runbook health: each runbook checked against the system it acts on, read-only, on a
+        // schedule (runbooks.health.intervalMinutes; 0 turns the schedule off)
+        const healthConfig = config.getOptionalConfig('runbooks.health');
+        const healthStore = new HealthStore(await database.getClient());
+        const health = {
+          store: healthStore,
+          sweep: new HealthSweep({
+            runbookCatalog,
+            catalog: deps.catalog,
+            auth: deps.auth,
+            checker: new RunbookHealthChecker({
+              tools,
+              timeoutMs:
+                (healthConfig?.getOptionalNumber('stepTimeoutSeconds') ?? 60) *
+                1000,
+            }),
+            store: healthStore,
+            logger,
+          }),
+        };
+        const healthMinutes =
+          healthConfig?.getOptionalNumber('intervalMinutes') ?? 60;
+        if (healthMinutes > 0) {
+          await scheduler.scheduleTask({
+            id: 'runbooks-health-sweep',
+            frequency: { minutes: healthMinutes },
+            initialDelay: {
+              seconds:
+                healthConfig?.getOptionalNumber('initialDelaySeconds') ?? 30,
+            },
+            timeout: { minutes: Math.max(5, healthMinutes) },
+            fn: async () => {
+              const report = await health.sweep.sweep();
+              logger.info(
+                `Runbook health: ${report.pairs} runbook × entity pairs in ${report.durationMs} ms: ${report.healthy} healthy, ${report.drifted} drifted, ${report.unknown} unknown`,
+              );
+            },
+          });
+        }
         const agent = new AgentService({
           runbookCatalog,
           store,
@@ -366,6 +407,7 @@ export const runbooksPlugin = createBackendPlugin({
             events,
             manager,
             provenance,
+            health,
             agent: {
               service: agent,
               intake: agentConfig.intake,

@@ -180,6 +180,16 @@ const MATRIX: Array<{
     expect: { alice: 200, bob: 200, carol: 200, mallory: 403, anonymous: 401 },
   },
   {
+    // the last health checks of an entity's runbooks: for those who may read the entity
+    route: 'GET /health',
+    expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
+  },
+  {
+    // a check calls the entity's tools (reads and dry-runs): for those who may run runbooks there
+    route: 'POST /entities/:kind/:namespace/:name/health/check',
+    expect: { alice: 200, bob: 403, carol: 403, mallory: 403, anonymous: 401 },
+  },
+  {
     // what waits for the caller's approval, and the caller's own waiting requests
     route: 'GET /approvals',
     expect: { alice: 200, bob: 200, carol: 200, mallory: 200, anonymous: 401 },
@@ -438,6 +448,9 @@ describe('the demo permission policy', () => {
         api(u).get('/executions/stats?entityRef=checkout&weeks=2'),
       'GET /executions/:id': u => api(u).get(`/executions/${W}`),
       'GET /approvals': u => api(u).get('/approvals'),
+      'GET /health': u => api(u).get('/health?entityRef=checkout'),
+      'POST /entities/:kind/:namespace/:name/health/check': u =>
+        api(u).post('/entities/component/default/checkout/health/check'),
       'GET /executions/:id/events': u => api(u).get(`/executions/${D}/events`),
       'GET /executions/:id/provenance': u =>
         api(u).get(`/executions/${D}/provenance`),

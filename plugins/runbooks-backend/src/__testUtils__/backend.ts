@@ -47,6 +47,8 @@ export async function startRunbooksTestBackend(options: {
               killSwitchCheckMs: 50,
               ...options.engine,
             },
+            // tests run health checks when they ask for them
+            health: { intervalMinutes: 0 },
             ...options.config,
           },
         },

@@ -10,13 +10,14 @@ import {
 } from '@backstage/backend-plugin-api';
 import { ResourcePermission } from '@backstage/plugin-permission-common';
 import { stringifyEntityRef } from '@backstage/catalog-model';
-import { InputError, NotAllowedError } from '@backstage/errors';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   ApprovalGateResponse,
   ApprovalResponse,
   BlastRadius,
   EntityRunbooksResponse,
   EXECUTION_STATUS_VALUES,
+  RunbookHealthResponse,
   ExecutionActionsResponse,
   executionApprovePermission,
   executionCancelPermission,
@@ -56,6 +57,7 @@ const approval = (a: Approval): ApprovalResponse => ({
   expiresAt: a.expiresAt?.toISOString(),
 });
 import { fullRef, RunbookCatalog } from '../runbook';
+import { HealthStore, HealthSweep } from '../health';
 import {
   AgentCaller,
   AgentConfig,
@@ -143,6 +145,8 @@ export interface RouterOptions {
     /** The caller's: the preview shows only the entities they may read in the catalog. */
     credentials: BackstageCredentials,
   ) => Promise<Map<string, BlastRadius>>;
+  /** Runbook health: the last checks, and a check of one entity's runbooks now. */
+  health?: { store: HealthStore; sweep: HealthSweep };
   /** The agent, its intake settings and the catalog to resolve alerts to entities. */
   agent: {
     service: AgentService;
@@ -250,6 +254,8 @@ const proposalsQuery = z
   })
   .strict();
 
+const healthQuery = z.object({ entityRef: storedEntityRef }).strict();
+
 const killSwitchBody = z
   .object({
     scope: z.enum(['global', 'entity', 'runbook', 'execution']),
@@ -341,16 +347,62 @@ export async function createRouter(
         );
         return undefined;
       });
+    const health = new Map(
+      (
+        (await options.health?.store.list({ entityRef }).catch(e => {
+          options.logger.warn(`Runbook health for ${entityRef}: ${e}`);
+          return undefined;
+        })) ?? []
+      ).map(h => [h.runbookRef, h]),
+    );
     const body: EntityRunbooksResponse = {
       entityRef,
       items: items.map(item => {
         const radiusPreview = previews?.get(item.ref);
-        return radiusPreview ? { ...item, radiusPreview } : item;
+        const checked = health.get(item.ref);
+        return {
+          ...item,
+          ...(radiusPreview ? { radiusPreview } : {}),
+          ...(checked ? { health: checked } : {}),
+        };
       }),
       canExecute: await authorizer.canExecute(credentials, entityRef),
     };
     res.json(body);
   });
+
+  router.get('/health', async (req, res) => {
+    const credentials = await reader(req);
+    const query = await parse(healthQuery, req.query, 'query');
+    // the caller must be able to read the entity in the catalog
+    const entity = await runbookCatalog.getEntity(query.entityRef, credentials);
+    res.json({
+      items:
+        (await options.health?.store.list({
+          entityRef: stringifyEntityRef(entity),
+        })) ?? [],
+    });
+  });
+
+  router.post(
+    '/entities/:kind/:namespace/:name/health/check',
+    async (req, res) => {
+      const { credentials } = await user(req);
+      const params = await parse(entityParams, req.params, 'entity reference');
+      const entity = await runbookCatalog.getEntity(
+        stringifyEntityRef(params),
+        credentials,
+      );
+      const entityRef = stringifyEntityRef(entity);
+      // it calls the entity's tools (reads and dry-runs): for those who may run runbooks there
+      await authorizer.assertCanExecute(credentials, entityRef);
+      if (!options.health) {
+        throw new NotFoundError('Runbook health checks are not configured');
+      }
+      const report = await options.health.sweep.sweep({ entityRef });
+      res.json({ items: report.results });
+    },
+  );
 
   router.post('/executions', async (req, res) => {
     const { credentials, userRef } = await user(req);
@@ -497,14 +549,30 @@ export async function createRouter(
       .sort((a, b) => requestedAt(a) - requestedAt(b))
       .slice(0, INBOX_LIMIT);
     const onCall = onCallLookup();
+    // one read of the health checks per entity
+    const healthByEntity = new Map<string, Promise<RunbookHealthResponse[]>>();
+    const healthOf = (entityRef: string) => {
+      if (!healthByEntity.has(entityRef)) {
+        healthByEntity.set(
+          entityRef,
+          options.health?.store.list({ entityRef }).catch(() => []) ??
+            Promise.resolve([]),
+        );
+      }
+      return healthByEntity.get(entityRef)!;
+    };
     const items = await Promise.all(
       waiting.map(async ({ execution, step }) => {
         const gate = await gateOf(credentials, execution, step, may, onCall);
+        const health = (await healthOf(execution.entityRef)).find(
+          h => h.runbookRef === execution.runbookRef,
+        );
         return {
           execution: redactExecution(execution),
           step: redactSteps(execution, [step])[0],
           gate,
           cannotApprove: gate.cannotApprove,
+          ...(health ? { health } : {}),
         };
       }),
     );

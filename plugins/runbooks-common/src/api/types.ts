@@ -58,6 +58,8 @@ export interface EntityRunbook {
    * the real plan can only raise it). Absent for read-only runbooks or when the graph cannot be read.
    */
   radiusPreview?: BlastRadius;
+  /** Its last health check on this entity, when one ran (see {@link RunbookHealthResponse}). */
+  health?: RunbookHealthResponse;
   /** The alerts and words the runbook answers (the offline planner matches them). */
   triggers?: Array<{
     alert?: string;
@@ -265,6 +267,8 @@ export interface ApprovalInboxItem {
   gate: ApprovalGateResponse;
   /** When the caller cannot approve, why (the same as `gate.cannotApprove`). */
   cannotApprove?: string;
+  /** The runbook's last health check on the entity, so an approver sees drift before approving. */
+  health?: RunbookHealthResponse;
 }
 
 /**
@@ -623,4 +627,41 @@ export interface ExecutionSummaryResponse {
   by: 'template' | 'model';
   usage?: ModelUsageResponse;
   createdAt: string;
+}
+
+/**
+ * What a health check found wrong: the runbook no longer matches the system.
+ * `missing-object`: a read or a dry-run did not find what the runbook acts on (a renamed deployment);
+ * `unexpected-count`: a dry-run would change nothing (an empty host group);
+ * `failed-precondition`: a precondition does not hold, or reads a value the system does not have;
+ * `tool-error`: a tool refused the rendered input; `render`: the input could not be rendered.
+ * @public
+ */
+export interface HealthFinding {
+  kind:
+    | 'missing-object'
+    | 'unexpected-count'
+    | 'failed-precondition'
+    | 'tool-error'
+    | 'render';
+  stepId?: string;
+  message: string;
+}
+
+/**
+ * The last health check of a runbook on an entity: its read-only steps and its dry-runs run with
+ * the default parameters, and its preconditions evaluated, changing nothing. `healthy`: all that
+ * could be checked matched; `drifted`: findings; `unknown`: a tool was not reachable.
+ * @public
+ */
+export interface RunbookHealthResponse {
+  runbookRef: string;
+  entityRef: string;
+  status: 'healthy' | 'drifted' | 'unknown';
+  findings: HealthFinding[];
+  /** What could not be checked and why (a parameter without a default, a tool that is away). */
+  skipped: Array<{ stepId?: string; reason: string }>;
+  /** The steps that ran (reads and dry-runs) and the preconditions evaluated. */
+  checked: { steps: string[]; preconditions: number };
+  verifiedAt: string;
 }

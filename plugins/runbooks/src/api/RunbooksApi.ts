@@ -22,6 +22,7 @@ import {
   ProposalListResponse,
   ProposalResponse,
   ProposalStatus,
+  RunbookHealthResponse,
 } from '@runbooks/plugin-runbooks-common';
 
 /**
@@ -127,6 +128,10 @@ export interface RunbooksApi {
     id: string,
     action: 'resume' | 'skip' | 'abort',
   ): Promise<ExecutionResponse>;
+  /** Checks the entity's runbooks against the system now (reads and dry-runs only). */
+  checkHealth(entity: CompoundEntityRef): Promise<{
+    items: RunbookHealthResponse[];
+  }>;
   /** Executions waiting for the caller's approval, and the caller's own waiting requests. */
   getApprovalsInbox(): Promise<ApprovalInboxResponse>;
   /** Kill switches (engaged ones unless `includeReleased`), and whether the caller may manage them. */
@@ -319,6 +324,14 @@ export class RunbooksClient implements RunbooksApi {
     action: 'resume' | 'skip' | 'abort',
   ): Promise<ExecutionResponse> {
     return this.request(`/executions/${encodeURIComponent(id)}/${action}`, {
+      method: 'POST',
+    });
+  }
+
+  async checkHealth(
+    entity: CompoundEntityRef,
+  ): Promise<{ items: RunbookHealthResponse[] }> {
+    return this.request(`/entities/${this.entityPath(entity)}/health/check`, {
       method: 'POST',
     });
   }

@@ -233,6 +233,54 @@ describe('ApprovalsInbox', () => {
     expect(screen.getByTestId('inbox-x2')).toBeInTheDocument();
   });
 
+  it('warns the approver when the runbook drifted from the system at its last check', async () => {
+    const drifted = {
+      ...forBob,
+      health: {
+        runbookRef: forBob.execution.runbookRef,
+        entityRef: forBob.execution.entityRef,
+        status: 'drifted' as const,
+        findings: [
+          {
+            kind: 'unexpected-count' as const,
+            stepId: 'scale',
+            message:
+              'The dry-run of kubernetes/scale would change nothing (0 objects)',
+          },
+        ],
+        skipped: [],
+        checked: { steps: ['read', 'scale'], preconditions: 1 },
+        verifiedAt: new Date().toISOString(),
+      },
+    };
+    server.use(
+      rest.get(`${base}/approvals`, (_req, res, ctx) =>
+        res(
+          ctx.json({
+            items: [
+              drifted,
+              {
+                ...own,
+                health: { ...drifted.health, status: 'healthy', findings: [] },
+              },
+            ],
+          }),
+        ),
+      ),
+    );
+    await renderInbox();
+    const alerts = await screen.findAllByRole('alert');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toHaveTextContent(
+      '⚠ Drifted from the system (checked just now): the runbook may not do what it says here. Start with a dry-run and read its plan.scale: The dry-run of kubernetes/scale would change nothing (0 objects)',
+    );
+    expect(
+      within(screen.getByTestId(`inbox-${forBob.execution.id}`)).getByRole(
+        'alert',
+      ),
+    ).toBe(alerts[0]);
+  });
+
   it('says when nothing waits', async () => {
     server.use(
       rest.get(`${base}/approvals`, (_req, res, ctx) =>

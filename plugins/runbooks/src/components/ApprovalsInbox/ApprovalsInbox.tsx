@@ -16,6 +16,7 @@ import { runbooksApiRef } from '../../api';
 import { DiffView } from '../common/DiffView';
 import { errorMessage } from '../common/errorMessage';
 import { Radius, useExecutionLink } from '../common/ExecutionParts';
+import { HealthNote } from '../common/HealthNote';
 import { formatAgo, formatTime, shortRef } from '../common/format';
 import { GatePanel } from '../ExecutionView';
 
@@ -66,6 +67,7 @@ function InboxItem(props: {
             .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
             .join(', ') || 'none'}
         </Typography>
+        <HealthNote health={props.item.health} warning />
         {step.plan?.diff ? (
           <DiffView
             diff={step.plan.diff}

@@ -581,6 +581,75 @@ describe('EntityRunbooksContent', () => {
     ).not.toBeInTheDocument();
   });
 
+  it("shows each runbook's health, checks again on request, and warns in the dialog when it drifted", async () => {
+    const verifiedAt = new Date(Date.now() - 10 * 60_000).toISOString();
+    const drifted = {
+      runbookRef: 'runbook:default/scale-deployment',
+      entityRef: 'component:default/checkout',
+      status: 'drifted',
+      findings: [
+        {
+          kind: 'missing-object',
+          stepId: 'read',
+          message:
+            'kubernetes/get-deployment: deployments.apps "checkout" not found',
+        },
+      ],
+      skipped: [],
+      checked: { steps: ['read'], preconditions: 0 },
+      verifiedAt,
+    };
+    let checks = 0;
+    server.use(
+      rest.get(
+        `${base}/entities/component/default/checkout/runbooks`,
+        (_req, res, ctx) =>
+          res(
+            ctx.json({
+              ...response,
+              items: [
+                {
+                  ...response.items[0],
+                  health:
+                    checks === 0
+                      ? { ...drifted, status: 'healthy', findings: [] }
+                      : drifted,
+                },
+              ],
+            }),
+          ),
+      ),
+      rest.post(
+        `${base}/entities/component/default/checkout/health/check`,
+        (_req, res, ctx) => {
+          checks++;
+          return res(ctx.json({ items: [drifted] }));
+        },
+      ),
+    );
+    await renderTab();
+    const risk = await screen.findByTestId('risk-scale-deployment');
+    expect(risk).toHaveTextContent('✓ Matches the system (checked 10 min ago)');
+
+    fireEvent.click(
+      screen.getByRole('button', { name: 'Check runbooks against the system' }),
+    );
+    await waitFor(() =>
+      expect(screen.getByTestId('risk-scale-deployment')).toHaveTextContent(
+        '⚠ Drifted from the system (checked 10 min ago)read: kubernetes/get-deployment: deployments.apps "checkout" not found',
+      ),
+    );
+    expect(checks).toBe(1);
+
+    fireEvent.click(
+      screen.getByRole('button', { name: 'Run scale-deployment' }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    expect(within(dialog).getByRole('alert')).toHaveTextContent(
+      '⚠ Drifted from the system (checked 10 min ago): the runbook may not do what it says here. Start with a dry-run and read its plan.',
+    );
+  });
+
   it('explains how runbooks apply when none do', async () => {
     server.use(
       rest.get(

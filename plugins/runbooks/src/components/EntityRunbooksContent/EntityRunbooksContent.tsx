@@ -26,6 +26,8 @@ import useAsync from 'react-use/esm/useAsync';
 import { runbooksApiRef } from '../../api';
 import { AgentProposals } from '../AgentProposals';
 import { Radius, useExecutionLink } from '../common/ExecutionParts';
+import { HealthNote } from '../common/HealthNote';
+import { errorMessage } from '../common/errorMessage';
 import { formatAgo, formatDuration } from '../common/format';
 import { StatusChip } from '../common/StatusChip';
 import { ExecutionHistory } from '../ExecutionHistory';
@@ -97,6 +99,7 @@ function Risk(props: { runbook: EntityRunbook }) {
       {runbook.radiusPreview && (
         <Radius radius={runbook.radiusPreview} preview />
       )}
+      <HealthNote health={runbook.health} />
     </Box>
   );
 }
@@ -159,10 +162,26 @@ export function EntityRunbooksContent() {
   const [running, setRunning] = useState<EntityRunbook>();
   const [started, setStarted] = useState<Pick<ExecutionResponse, 'id'>>();
   const stringRef = stringifyEntityRef(entity);
+  // bumped after a health check, to read the runbooks (and their health) again
+  const [version, setVersion] = useState(0);
+  const [checking, setChecking] = useState(false);
+  const [checkError, setCheckError] = useState<string>();
   const { value, loading, error } = useAsync(
     () => api.getEntityRunbooks(entityRef),
-    [api, entityRef.kind, entityRef.namespace, entityRef.name],
+    [api, entityRef.kind, entityRef.namespace, entityRef.name, version],
   );
+  const checkNow = async () => {
+    setChecking(true);
+    setCheckError(undefined);
+    try {
+      await api.checkHealth(entityRef);
+      setVersion(v => v + 1);
+    } catch (e) {
+      setCheckError(errorMessage(e));
+    } finally {
+      setChecking(false);
+    }
+  };
   const [stats, setStats] = useState<ExecutionStatsResponse>();
   const loadStats = useCallback(
     () =>
@@ -176,7 +195,7 @@ export function EntityRunbooksContent() {
     loadStats();
   }, [loadStats, started]);
 
-  if (loading) {
+  if (loading && !value) {
     return <Progress />;
   }
   // past executions stay readable for reviewers even when no runbook applies here any more
@@ -248,6 +267,32 @@ export function EntityRunbooksContent() {
         entityRef={stringRef}
         runbookRefs={value.items.map(r => r.ref)}
       />
+      {value.canExecute && (
+        <Box display="flex" alignItems="center" flexWrap="wrap" mb={1}>
+          <Button
+            size="small"
+            variant="outlined"
+            disabled={checking}
+            onClick={checkNow}
+          >
+            {checking
+              ? 'Checking against the system…'
+              : 'Check runbooks against the system'}
+          </Button>
+          <Typography
+            variant="caption"
+            color="textSecondary"
+            style={{ marginLeft: 8 }}
+          >
+            Reads and dry-runs only: nothing changes.
+          </Typography>
+          {checkError && (
+            <Typography variant="body2" color="error" role="alert">
+              {checkError}
+            </Typography>
+          )}
+        </Box>
+      )}
       <Table<EntityRunbook>
         title={`Runbooks (${value.items.length})`}
         options={{ paging: false, search: true, padding: 'dense' }}

@@ -23,6 +23,7 @@ import {
 import { useMemo, useState } from 'react';
 import { runbooksApiRef } from '../../api';
 import { errorMessage } from '../common/errorMessage';
+import { HealthNote } from '../common/HealthNote';
 
 type Values = Record<string, string | boolean>;
 
@@ -205,6 +206,7 @@ export function RunRunbookDialog(props: {
         <Typography variant="body2" color="textSecondary" gutterBottom>
           against {entityRef}
         </Typography>
+        <HealthNote health={runbook.health} warning />
         {Object.entries(runbook.parameterDefinitions).map(([name, def]) => (
           <ParameterField
             key={name}
