@@ -19,6 +19,8 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { root, report } from '../fault/common';
+import { runbookAppliesTo } from '@runbooks/plugin-runbooks-common';
+import { RunbookHealthChecker } from '../../plugins/runbooks-backend/src/health';
 import { bin, demoEntities, libraryRunbooks, startEngine } from './harness';
 
 /** A binary the suite needs: present, or (outside CI) the suite skips and says why. */
@@ -317,6 +319,88 @@ describe('the runbook library through the engine and the MCP servers', () => {
       ]);
     });
     after(() => engine?.stop());
+
+    it('a health sweep changes nothing, finds the demo healthy and a renamed deployment drifted', async t => {
+      const runbooks = [...(await libraryRunbooks()).values()].filter(r =>
+        r.spec.steps.some(s => s.tool.startsWith('kubernetes/')),
+      );
+      const entities = [...demoEntities().values()];
+      // deliberate drift: an entity whose deployment was renamed in the cluster
+      const renamed = JSON.parse(
+        JSON.stringify(entities.find(e => e.metadata.name === 'checkout')),
+      ) as Entity;
+      renamed.metadata.name = 'checkout-renamed';
+      renamed.metadata.annotations!['backstage.io/kubernetes-id'] =
+        'checkout-v1';
+      // every call, to prove no tool was asked to apply anything
+      const calls: Array<{ tool: string; dryRun: boolean; readOnly: boolean }> =
+        [];
+      const recording = {
+        describe: (tool: string) => engine.pool.describe(tool),
+        snapshot: (request: any) => engine.pool.snapshot(request),
+        invoke: async (call: any) => {
+          const description = await engine.pool.describe(call.tool);
+          calls.push({
+            tool: call.tool,
+            dryRun: call.dryRun,
+            readOnly: description?.annotations?.readOnlyHint === true,
+          });
+          return engine.pool.invoke(call);
+        },
+      };
+      const checker = new RunbookHealthChecker({ tools: recording });
+      const deployments = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            ['checkout', 'storefront', 'inventory', 'catalog-service'].map(
+              async name => {
+                const d = await read('get-deployment', {
+                  namespace: 'shop',
+                  name,
+                });
+                return [name, `${d.generation}/${d.replicas}/${d.revision}`];
+              },
+            ),
+          ),
+        );
+      const before = await deployments();
+      const results = [];
+      for (const entity of [...entities, renamed]) {
+        for (const runbook of runbooks) {
+          if (runbookAppliesTo(runbook, entity).length === 0) continue;
+          results.push(await checker.check(runbook, entity));
+        }
+      }
+      const after = await deployments();
+      assert.deepEqual(after, before, 'the sweep changed the cluster');
+      const applies = calls.filter(c => !c.dryRun && !c.readOnly);
+      assert.deepEqual(applies, [], 'a tool was asked to apply');
+      const found = results.flatMap(r =>
+        r.findings.map(
+          f => `${r.runbookRef} ${r.entityRef} ${f.kind} ${f.stepId}`,
+        ),
+      );
+      // every runbook of the renamed entity that reads or plans on the deployment by itself
+      // (delete-pod and rotate-secret need a pod or a secret a person names: not checked)
+      const expected = [
+        'runbook:default/restart-deployment component:default/checkout-renamed missing-object current',
+        'runbook:default/restart-deployment component:default/checkout-renamed missing-object restart',
+        'runbook:default/rollback-deployment component:default/checkout-renamed missing-object history',
+        'runbook:default/scale-deployment component:default/checkout-renamed missing-object current',
+      ];
+      assert.deepEqual(found.sort(), expected.sort(), 'drift found');
+      assert.ok(
+        results.some(
+          r =>
+            r.runbookRef === 'runbook:default/restart-deployment' &&
+            r.entityRef === 'component:default/checkout' &&
+            r.status === 'healthy',
+        ),
+      );
+      t.diagnostic(
+        `drift (kubernetes): ${results.length} runbook × entity pairs checked; findings expected ${expected.length}, found ${found.length} (all of them, none spurious); mutating calls during the sweep: ${applies.length}; ${calls.length} read or dry-run calls`,
+      );
+    });
 
     it('restart-deployment rolls every pod of checkout', async () => {
       const pods = async () =>
