@@ -343,6 +343,7 @@ export const runbooksPlugin = createBackendPlugin({
             }),
             store: healthStore,
             logger,
+            killSwitches: target => store.findEngagedKillSwitches(target),
           }),
         };
         const healthMinutes =
@@ -356,10 +357,10 @@ export const runbooksPlugin = createBackendPlugin({
                 healthConfig?.getOptionalNumber('initialDelaySeconds') ?? 30,
             },
             timeout: { minutes: Math.max(5, healthMinutes) },
-            fn: async () => {
-              const report = await health.sweep.sweep();
+            fn: async abortSignal => {
+              const report = await health.sweep.sweep({}, abortSignal);
               logger.info(
-                `Runbook health: ${report.pairs} runbook × entity pairs in ${report.durationMs} ms: ${report.healthy} healthy, ${report.drifted} drifted, ${report.unknown} unknown`,
+                `Runbook health: ${report.pairs} runbook × entity pairs in ${report.durationMs} ms: ${report.healthy} healthy, ${report.drifted} drifted, ${report.unknown} unknown, ${report.held} held by a kill switch, ${report.failed} failed`,
               );
             },
           });

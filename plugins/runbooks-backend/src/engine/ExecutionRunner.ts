@@ -498,9 +498,13 @@ export class ExecutionRunner {
     );
     if (!input) return this.fail(ctx, renderError!);
 
+    // before the first change that happens: no earlier mutating step succeeded (one a person
+    // skipped, or that failed and let the execution go on, changed nothing we may count on)
     const firstChange =
       step.mutates &&
-      !ctx.runbook.spec.steps.slice(0, ctx.index).some(s => s.mutates);
+      !ctx.runbook.spec.steps
+        .slice(0, ctx.index)
+        .some(s => s.mutates && ctx.outputs[s.id] !== undefined);
     if (firstChange) {
       // the runbook's assumptions about the system, checked against what its read steps saw,
       // before anything changes (in a dry-run too: it shows the same refusal early)
@@ -509,7 +513,8 @@ export class ExecutionRunner {
         entity: execution.entitySnapshot,
         steps: ctx.outputs,
       });
-      if (failed) return this.fail(ctx, failed);
+      // whatever the step's onFailure says: a runbook's assumptions do not hold, nothing may change
+      if (failed) return this.fail(ctx, failed, { final: true });
     }
 
     const tool = await this.describe(ctx);
@@ -919,7 +924,11 @@ export class ExecutionRunner {
     return 'next';
   }
 
-  private async fail(ctx: StepContext, error: string): Promise<StepOutcome> {
+  private async fail(
+    ctx: StepContext,
+    error: string,
+    options: { final?: boolean } = {},
+  ): Promise<StepOutcome> {
     await this.update(
       ctx,
       { status: 'failed', error, finishedAt: new Date() },
@@ -933,7 +942,7 @@ export class ExecutionRunner {
         },
       },
     );
-    if (ctx.step.onFailure === 'continue') return 'next';
+    if (ctx.step.onFailure === 'continue' && !options.final) return 'next';
     await this.finish(
       ctx.execution.id,
       {

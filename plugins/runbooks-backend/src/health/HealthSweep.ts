@@ -19,6 +19,10 @@ export interface SweepReport {
   healthy: number;
   drifted: number;
   unknown: number;
+  /** Pairs a kill switch holds: not checked. */
+  held: number;
+  /** Pairs whose check failed (logged). */
+  failed: number;
   durationMs: number;
   results: RunbookHealthResponse[];
 }
@@ -36,10 +40,22 @@ export class HealthSweep {
       checker: RunbookHealthChecker;
       store: HealthStore;
       logger: LoggerService;
+      /** The kill switches that hold a runbook on an entity: a held pair is not checked. */
+      killSwitches?: (target: {
+        entityRef: string;
+        runbookRef: string;
+      }) => Promise<unknown[]>;
     },
   ) {}
 
-  async sweep(filter: { entityRef?: string } = {}): Promise<SweepReport> {
+  /**
+   * Checks the pairs, one at a time; stops between two pairs when `signal` aborts (the scheduler's
+   * timeout). `runbookRefs` limits the runbooks (those a person may see, for a check on request).
+   */
+  async sweep(
+    filter: { entityRef?: string; runbookRefs?: string[] } = {},
+    signal?: AbortSignal,
+  ): Promise<SweepReport> {
     const { runbookCatalog, catalog, auth, checker, store, logger } =
       this.options;
     const started = Date.now();
@@ -61,14 +77,52 @@ export class HealthSweep {
       healthy: 0,
       drifted: 0,
       unknown: 0,
+      held: 0,
+      failed: 0,
       durationMs: 0,
       results: [],
     };
+    const refOf = (runbook: (typeof runbooks)[number]) =>
+      stringifyEntityRef({
+        kind: 'runbook',
+        namespace: runbook.metadata.namespace ?? 'default',
+        name: runbook.metadata.name,
+      });
     for (const entity of entities) {
       for (const runbook of runbooks) {
+        if (signal?.aborted) {
+          logger.warn(
+            `Runbook health sweep stopped after ${report.pairs} pairs: ${signal.reason}`,
+          );
+          report.durationMs = Date.now() - started;
+          return report;
+        }
         if (runbookAppliesTo(runbook, entity).length === 0) continue;
-        const check = await checker.check(runbook, entity);
-        await store.save(check);
+        const runbookRef = refOf(runbook);
+        if (filter.runbookRefs && !filter.runbookRefs.includes(runbookRef)) {
+          continue;
+        }
+        const entityRef = stringifyEntityRef(entity);
+        // a kill switch holds: not even reads and dry-runs (a plan can take a state lock)
+        if (
+          ((await this.options.killSwitches?.({ entityRef, runbookRef })) ?? [])
+            .length > 0
+        ) {
+          report.held++;
+          continue;
+        }
+        let check;
+        try {
+          check = await checker.check(runbook, entity);
+          await store.save(check);
+        } catch (e) {
+          // one pair's failure does not stop the others
+          report.failed++;
+          logger.warn(
+            `Runbook health check of ${runbookRef} on ${entityRef} failed: ${e}`,
+          );
+          continue;
+        }
         report.pairs++;
         report[check.status]++;
         report.results.push({

@@ -13,6 +13,7 @@ import {
 } from '@runbooks/plugin-runbooks-common';
 import { ToolInvoker } from '@runbooks/plugin-runbooks-node';
 import { failedPrecondition } from '../engine/preconditions';
+import { maskSecrets } from '../engine/secrets';
 
 /** The words of tools that could not find what they were asked about. */
 const NOT_FOUND =
@@ -69,6 +70,22 @@ export class RunbookHealthChecker {
     if (parsed.success) Object.assign(parameters, parsed.data);
     const outputs: Record<string, { output?: unknown }> = {};
     let changed = false;
+    // values never written down: secret parameters and the outputs of secretOutput steps
+    const secrets = new Set<string>();
+    const addSecrets = (value: unknown) => {
+      if (
+        (typeof value === 'string' || typeof value === 'number') &&
+        `${value}`.length >= 4
+      ) {
+        secrets.add(`${value}`);
+      } else if (Array.isArray(value)) value.forEach(addSecrets);
+      else if (value && typeof value === 'object') {
+        Object.values(value).forEach(addSecrets);
+      }
+    };
+    for (const [name, def] of Object.entries(runbook.spec.parameters ?? {})) {
+      if (def.secret) addSecrets(parameters[name]);
+    }
 
     const call = async (
       stepId: string,
@@ -224,9 +241,11 @@ export class RunbookHealthChecker {
       if (result.error) {
         findings.push(toolFinding(step.id, step.tool, result.error));
       } else {
+        if (step.secretOutput) addSecrets(result.output);
         outputs[step.id] = { output: result.output };
       }
     }
+    const known = [...secrets].sort((a, b) => b.length - a.length);
     let status: RunbookHealthResponse['status'] = 'healthy';
     if (findings.length > 0) status = 'drifted';
     else if (unreachable) status = 'unknown';
@@ -234,8 +253,8 @@ export class RunbookHealthChecker {
       runbookRef,
       entityRef,
       status,
-      findings,
-      skipped,
+      findings: maskSecrets(findings, known),
+      skipped: maskSecrets(skipped, known),
       checked: { steps: ran, preconditions },
       verifiedAt: new Date(),
     };

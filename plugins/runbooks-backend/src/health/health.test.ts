@@ -45,6 +45,15 @@ const scaleAsked = runbookEntity('scale-asked', {
   steps: [readStep, scaleStep],
 });
 
+/** Reads a token (a secret output) and requires it to be short: the finding must not show it. */
+const tokenCheck = runbookEntity('token-check', {
+  preconditions: ['size(steps.token.output.value) < 5'],
+  steps: [
+    { id: 'token', tool: 'k8s/token', mutates: false, secretOutput: true },
+    { ...scaleStep, input: { replicas: 2 } },
+  ],
+});
+
 /** A step whose tool no server offers. */
 const unreachable = runbookEntity('unreachable', {
   steps: [{ id: 'look', tool: 'gone/get', mutates: false }],
@@ -72,6 +81,10 @@ function tools(state: {
       },
     },
     'k8s/peek': { run: () => ({}) },
+    'k8s/token': {
+      description: { annotations: { readOnlyHint: true } },
+      run: () => ({ value: 'tok-very-secret-123' }),
+    },
     'k8s/scale': {
       plan: input => {
         if (state.missing) {
@@ -100,7 +113,14 @@ describe('runbook health checks', () => {
   let stop: () => Promise<void>;
   beforeAll(async () => {
     const started = await startRunbooksTestBackend({
-      entities: [checkoutEntity, scaleTo3, scaleAsked, unreachable, undeclared],
+      entities: [
+        checkoutEntity,
+        scaleTo3,
+        scaleAsked,
+        unreachable,
+        undeclared,
+        tokenCheck,
+      ],
       tools: tools(state),
       features: demoLikePolicyFeatures(),
     });
@@ -200,6 +220,38 @@ describe('runbook health checks', () => {
     expect(state.replicas).toBe(0);
   });
 
+  it('never writes a secret output into a finding', async () => {
+    const results = byRunbook((await check()).body.items);
+    expect(results['token-check'].status).toBe('drifted');
+    const text = JSON.stringify(results['token-check']);
+    expect(text).toContain('steps.token.output.value = \\"***\\"');
+    expect(text).not.toContain('tok-very-secret-123');
+    const stored = await request(server)
+      .get('/api/runbooks/health?entityRef=checkout')
+      .set('Authorization', authorization('alice'));
+    expect(JSON.stringify(stored.body)).not.toContain('tok-very-secret-123');
+  });
+
+  it('skips the pairs a kill switch holds', async () => {
+    const engaged = await request(server)
+      .post('/api/runbooks/kill-switches')
+      .set('Authorization', authorization('bob'))
+      .send({ scope: 'runbook', target: 'scale-to-3', reason: 'hold it' });
+    expect(engaged.status).toBe(201);
+    const before = invoker.calls.length;
+    const results = byRunbook((await check()).body.items);
+    expect(results['scale-to-3']).toBeUndefined();
+    expect(results['scale-asked']).toBeDefined();
+    expect(
+      invoker.calls
+        .slice(before)
+        .filter(c => c.idempotencyKey?.includes('scale-to-3')),
+    ).toEqual([]);
+    await request(server)
+      .post(`/api/runbooks/kill-switches/${engaged.body.id}/release`)
+      .set('Authorization', authorization('bob'));
+  });
+
   it('never applies anything: every call to a mutating tool was a dry-run', async () => {
     await check();
     const scaleCalls = invoker.calls.filter(c => c.tool === 'k8s/scale');
@@ -225,9 +277,30 @@ describe('runbook health checks', () => {
     expect(read.body.items.map((i: any) => i.runbookRef)).toEqual([
       'runbook:default/scale-asked',
       'runbook:default/scale-to-3',
+      'runbook:default/token-check',
       'runbook:default/undeclared',
       'runbook:default/unreachable',
     ]);
+    // carol reads every execution: the findings in full; mallory reads the entity only
+    const token = (body: any) =>
+      body.items.find(
+        (i: any) => i.runbookRef === 'runbook:default/token-check',
+      );
+    expect(token(read.body).findings[0].message).toMatch(/^Precondition/);
+    const other = await request(server)
+      .get('/api/runbooks/health?entityRef=checkout')
+      .set('Authorization', authorization('mallory'));
+    expect(other.status).toBe(200);
+    expect(token(other.body)).toMatchObject({
+      status: 'drifted',
+      findings: [
+        {
+          kind: 'failed-precondition',
+          message: 'Details are for those who may run runbooks here.',
+        },
+      ],
+      skipped: [],
+    });
     expect((await check('carol')).status).toBe(403);
     const bad = await request(server)
       .get('/api/runbooks/health')

@@ -41,6 +41,17 @@ const guarded = runbookEntity('guarded', {
   steps: [readStep, scaleStep],
 });
 
+/** The same precondition, with a first change that lets the execution go on when it fails. */
+const guardedLenient = runbookEntity('guarded-lenient', {
+  parameters: replicasParameter,
+  preconditions: ['steps.read.output.replicas != parameters.replicas'],
+  steps: [
+    readStep,
+    { ...scaleStep, onFailure: 'continue' },
+    { ...scaleStep, id: 'scale-again' },
+  ],
+});
+
 const withSecret = runbookEntity('with-secret', {
   parameters: { token: { type: 'string', secret: true, minLength: 8 } },
   steps: [
@@ -56,7 +67,14 @@ const withSecret = runbookEntity('with-secret', {
 async function startBackend() {
   const state = { replicas: 2 };
   const { server, invoker } = await startRunbooksTestBackend({
-    entities: [checkoutEntity, scale, gated, guarded, withSecret],
+    entities: [
+      checkoutEntity,
+      scale,
+      gated,
+      guarded,
+      guardedLenient,
+      withSecret,
+    ],
     tools: replicaTools(state),
   });
   return { server, state, invoker };
@@ -207,6 +225,25 @@ describe('the executions API', () => {
     // the scale tool was never asked to plan or apply
     expect(invoker.calls.filter(c => c.tool === 'k8s/scale')).toEqual([]);
     expect(state.replicas).toBe(2);
+
+    // a failed precondition ends the execution even when the step would let it go on
+    const lenient = await requestExecution(server, {
+      runbookRef: 'runbook:default/guarded-lenient',
+      entityRef: 'component:default/checkout',
+      parameters: { replicas: 2 },
+      mode: 'execute',
+    });
+    const stopped = await waitForStatus(server, lenient.body.id, [
+      'succeeded',
+      'failed',
+    ]);
+    expect(stopped.execution.status).toBe('failed');
+    expect(stopped.steps.map((s: any) => s.status)).toEqual([
+      'succeeded',
+      'failed',
+      'pending',
+    ]);
+    expect(invoker.calls.filter(c => c.tool === 'k8s/scale')).toEqual([]);
 
     // with another count the precondition holds and the change goes through
     const ok = await requestExecution(server, {

@@ -326,6 +326,33 @@ export async function createRouter(
   const reader = (req: express.Request) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
 
+  /**
+   * Health findings quote what tools read (objects, error texts), like an execution's record: in
+   * full for those who may run runbooks on the entity or read every execution; the status, counts
+   * and time for other readers of the entity.
+   */
+  const mayReadHealthDetails = async (
+    credentials: BackstageCredentials,
+    entityRef: string,
+  ) =>
+    (await authorizer.visibleExecutions(credentials)).kind === 'all' ||
+    (await authorizer.canExecute(credentials, entityRef));
+  const healthFor = (
+    health: RunbookHealthResponse,
+    details: boolean,
+  ): RunbookHealthResponse =>
+    details
+      ? health
+      : {
+          ...health,
+          findings: health.findings.map(f => ({
+            kind: f.kind,
+            stepId: f.stepId,
+            message: 'Details are for those who may run runbooks here.',
+          })),
+          skipped: [],
+        };
+
   router.get('/tools', async (req, res) => {
     await reader(req);
     res.json({ servers: options.toolServers?.() ?? [] });
@@ -347,13 +374,14 @@ export async function createRouter(
         );
         return undefined;
       });
+    const details = await mayReadHealthDetails(credentials, entityRef);
     const health = new Map(
       (
         (await options.health?.store.list({ entityRef }).catch(e => {
           options.logger.warn(`Runbook health for ${entityRef}: ${e}`);
           return undefined;
         })) ?? []
-      ).map(h => [h.runbookRef, h]),
+      ).map(h => [h.runbookRef, healthFor(h, details)]),
     );
     const body: EntityRunbooksResponse = {
       entityRef,
@@ -374,13 +402,18 @@ export async function createRouter(
   router.get('/health', async (req, res) => {
     const credentials = await reader(req);
     const query = await parse(healthQuery, req.query, 'query');
-    // the caller must be able to read the entity in the catalog
-    const entity = await runbookCatalog.getEntity(query.entityRef, credentials);
+    // the caller must be able to read the entity and the runbooks in the catalog
+    const { entity, items } = await runbookCatalog.listForEntity(
+      query.entityRef,
+      credentials,
+    );
+    const entityRef = stringifyEntityRef(entity);
+    const visible = new Set(items.map(i => i.ref));
+    const details = await mayReadHealthDetails(credentials, entityRef);
     res.json({
-      items:
-        (await options.health?.store.list({
-          entityRef: stringifyEntityRef(entity),
-        })) ?? [],
+      items: ((await options.health?.store.list({ entityRef })) ?? [])
+        .filter(h => visible.has(h.runbookRef))
+        .map(h => healthFor(h, details)),
     });
   });
 
@@ -399,7 +432,15 @@ export async function createRouter(
       if (!options.health) {
         throw new NotFoundError('Runbook health checks are not configured');
       }
-      const report = await options.health.sweep.sweep({ entityRef });
+      // only the runbooks this person can see in the catalog
+      const { items } = await runbookCatalog.listForEntity(
+        entityRef,
+        credentials,
+      );
+      const report = await options.health.sweep.sweep({
+        entityRef,
+        runbookRefs: items.map(i => i.ref),
+      });
       res.json({ items: report.results });
     },
   );
