@@ -32,6 +32,83 @@ export interface CelReferences {
 type Node = { exprKind?: { case?: string; value?: any } };
 
 /**
+ * Walks a parsed CEL expression: `visit(node, bound)` sees every node with the names macros bind
+ * there (`p` in `items.exists(p, …)`); it returns false to skip the node's children.
+ */
+function walkCel(
+  expression: string,
+  visit: (node: Node, bound: string[]) => boolean | void,
+) {
+  const bound: string[] = [];
+  const walk = (node: Node | undefined): void => {
+    const kind = node?.exprKind;
+    if (!kind?.case) return;
+    if (visit(node!, bound) === false) return;
+    const v = kind.value;
+    switch (kind.case) {
+      case 'selectExpr':
+        walk(v.operand);
+        return;
+      case 'callExpr':
+        walk(v.target);
+        v.args.forEach(walk);
+        return;
+      case 'listExpr':
+        v.elements.forEach(walk);
+        return;
+      case 'structExpr':
+        for (const entry of v.entries) {
+          walk(entry.keyKind?.value);
+          walk(entry.value);
+        }
+        return;
+      case 'comprehensionExpr':
+        walk(v.iterRange);
+        bound.push(v.iterVar, v.iterVar2, v.accuVar);
+        walk(v.accuInit);
+        walk(v.loopCondition);
+        walk(v.loopStep);
+        walk(v.result);
+        bound.splice(-3, 3);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(parse(expression).expr as Node);
+}
+
+/** The member chain a node reads (ident, `.field`, `['key']`, `[0]`) from a name not bound there. */
+function memberChain(
+  node: Node | undefined,
+  bound: string[],
+): string[] | undefined {
+  const kind = node?.exprKind;
+  if (kind?.case === 'identExpr') {
+    return bound.includes(kind.value.name) ? undefined : [kind.value.name];
+  }
+  if (kind?.case === 'selectExpr' && !kind.value.testOnly) {
+    const base = memberChain(kind.value.operand, bound);
+    return base && [...base, kind.value.field];
+  }
+  if (
+    kind?.case === 'callExpr' &&
+    kind.value.function === '_[_]' &&
+    kind.value.args.length === 2
+  ) {
+    const key = kind.value.args[1]?.exprKind;
+    const base = memberChain(kind.value.args[0], bound);
+    if (!base || key?.case !== 'constExpr') return undefined;
+    const constant = key.value.constantKind;
+    if (constant?.case === 'stringValue') return [...base, constant.value];
+    if (constant?.case === 'int64Value' || constant?.case === 'uint64Value') {
+      return [...base, String(constant.value)];
+    }
+  }
+  return undefined;
+}
+
+/**
  * Lists the references of a CEL expression that parses (see {@link checkCelSyntax}).
  * @public
  */
@@ -41,69 +118,18 @@ export function collectCelReferences(expression: string): CelReferences {
     parameters: new Set(),
     steps: new Set(),
   };
-  const bound: string[] = [];
-  const identName = (n: Node | undefined) =>
-    n?.exprKind?.case === 'identExpr'
-      ? (n.exprKind.value.name as string)
-      : undefined;
-  const underRoot = (root: string | undefined, key: string) => {
-    if (root === 'parameters') refs.parameters.add(key);
-    if (root === 'steps') refs.steps.add(key);
-  };
-  const visit = (node: Node | undefined): void => {
-    const kind = node?.exprKind;
-    if (!kind?.case) return;
-    const v = kind.value;
-    switch (kind.case) {
-      case 'identExpr':
-        if (!bound.includes(v.name)) refs.roots.add(v.name);
-        return;
-      case 'selectExpr': {
-        const root = identName(v.operand);
-        if (root && !bound.includes(root)) underRoot(root, v.field);
-        visit(v.operand);
-        return;
-      }
-      case 'callExpr': {
-        if (v.function === '_[_]' && v.args.length === 2) {
-          const root = identName(v.args[0]);
-          const key = v.args[1]?.exprKind;
-          if (
-            root &&
-            !bound.includes(root) &&
-            key?.case === 'constExpr' &&
-            key.value.constantKind?.case === 'stringValue'
-          ) {
-            underRoot(root, key.value.constantKind.value);
-          }
-        }
-        visit(v.target);
-        v.args.forEach(visit);
-        return;
-      }
-      case 'listExpr':
-        v.elements.forEach(visit);
-        return;
-      case 'structExpr':
-        for (const entry of v.entries) {
-          visit(entry.keyKind?.value);
-          visit(entry.value);
-        }
-        return;
-      case 'comprehensionExpr':
-        visit(v.iterRange);
-        bound.push(v.iterVar, v.iterVar2, v.accuVar);
-        visit(v.accuInit);
-        visit(v.loopCondition);
-        visit(v.loopStep);
-        visit(v.result);
-        bound.splice(-3, 3);
-        return;
-      default:
-        return;
+  walkCel(expression, (node, bound) => {
+    const kind = node.exprKind!;
+    if (kind.case === 'identExpr' && !bound.includes(kind.value.name)) {
+      refs.roots.add(kind.value.name);
     }
-  };
-  visit(parse(expression).expr as Node);
+    // `parameters.x`, `steps['y']`: the key read directly under a root
+    const chain = memberChain(node, bound);
+    if (chain && chain.length >= 2) {
+      if (chain[0] === 'parameters') refs.parameters.add(chain[1]);
+      if (chain[0] === 'steps') refs.steps.add(chain[1]);
+    }
+  });
   return refs;
 }
 
@@ -116,76 +142,16 @@ export function collectCelReferences(expression: string): CelReferences {
 export function collectCelPaths(expression: string): string[][] {
   const paths: string[][] = [];
   const seen = new Set<string>();
-  const bound: string[] = [];
-  /** The chain a node reads: ident, `.field` and `['key']` steps; undefined for anything else. */
-  const chain = (node: Node | undefined): string[] | undefined => {
-    const kind = node?.exprKind;
-    if (kind?.case === 'identExpr') {
-      return bound.includes(kind.value.name) ? undefined : [kind.value.name];
+  walkCel(expression, (node, bound) => {
+    const path = memberChain(node, bound);
+    if (!path) return true;
+    const key = JSON.stringify(path);
+    if (!seen.has(key)) {
+      seen.add(key);
+      paths.push(path);
     }
-    if (kind?.case === 'selectExpr' && !kind.value.testOnly) {
-      const base = chain(kind.value.operand);
-      return base && [...base, kind.value.field];
-    }
-    if (
-      kind?.case === 'callExpr' &&
-      kind.value.function === '_[_]' &&
-      kind.value.args.length === 2
-    ) {
-      const key = kind.value.args[1]?.exprKind;
-      const base = chain(kind.value.args[0]);
-      if (!base || key?.case !== 'constExpr') return undefined;
-      const constant = key.value.constantKind;
-      if (constant?.case === 'stringValue') return [...base, constant.value];
-      if (constant?.case === 'int64Value' || constant?.case === 'uint64Value') {
-        return [...base, String(constant.value)];
-      }
-    }
-    return undefined;
-  };
-  const visit = (node: Node | undefined): void => {
-    const kind = node?.exprKind;
-    if (!kind?.case) return;
-    const path = chain(node);
-    if (path) {
-      const key = JSON.stringify(path);
-      if (!seen.has(key)) {
-        seen.add(key);
-        paths.push(path);
-      }
-      return;
-    }
-    const v = kind.value;
-    switch (kind.case) {
-      case 'selectExpr':
-        visit(v.operand);
-        return;
-      case 'callExpr':
-        visit(v.target);
-        v.args.forEach(visit);
-        return;
-      case 'listExpr':
-        v.elements.forEach(visit);
-        return;
-      case 'structExpr':
-        for (const entry of v.entries) {
-          visit(entry.keyKind?.value);
-          visit(entry.value);
-        }
-        return;
-      case 'comprehensionExpr':
-        visit(v.iterRange);
-        bound.push(v.iterVar, v.iterVar2, v.accuVar);
-        visit(v.accuInit);
-        visit(v.loopCondition);
-        visit(v.loopStep);
-        visit(v.result);
-        bound.splice(-3, 3);
-        return;
-      default:
-        return;
-    }
-  };
-  visit(parse(expression).expr as Node);
+    // the longest chain only
+    return false;
+  });
   return paths;
 }
