@@ -42,6 +42,15 @@ const STEP_STATUSES = [
 /** An entity reference in its full form (`component:default/checkout`), or InputError. */
 const fullEntityRef = (ref: string) => fullRef(ref, 'component');
 
+/** The `entityRef` input of the actions, with the words an AI client reads. */
+const entityRefInput = (z: typeof import('zod/v3').z) =>
+  z
+    .string()
+    .min(1)
+    .describe(
+      'The catalog entity, as kind:namespace/name (e.g. component:default/checkout)',
+    );
+
 /** Who calls an action: a person, or a service (e.g. an MCP client with a static token). */
 async function callerOf(
   credentials: BackstageCredentials,
@@ -83,12 +92,7 @@ Use it before propose-runbook-execution: a proposal must name one of these runbo
     schema: {
       input: z =>
         z.object({
-          entityRef: z
-            .string()
-            .min(1)
-            .describe(
-              'The catalog entity, as kind:namespace/name (e.g. component:default/checkout)',
-            ),
+          entityRef: entityRefInput(z),
         }),
       output: z =>
         z.object({
@@ -162,12 +166,7 @@ This never runs anything for real: a valid proposal waits on the entity's Runboo
     schema: {
       input: z =>
         z.object({
-          entityRef: z
-            .string()
-            .min(1)
-            .describe(
-              'The catalog entity, as kind:namespace/name (e.g. component:default/checkout)',
-            ),
+          entityRef: entityRefInput(z),
           runbookRef: z
             .string()
             .min(1)

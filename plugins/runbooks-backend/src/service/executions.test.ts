@@ -202,17 +202,22 @@ describe('the executions API', () => {
 
   it('stops before any change when a precondition does not hold, saying what it saw', async () => {
     const { server, state, invoker } = await startBackend();
-    for (const mode of ['dry-run', 'execute']) {
+    /** Runs runbook:default/`runbook` on checkout to its end. */
+    const runToEnd = async (
+      runbook: string,
+      replicas: number,
+      mode: string,
+    ) => {
       const created = await requestExecution(server, {
-        runbookRef: 'runbook:default/guarded',
+        runbookRef: `runbook:default/${runbook}`,
         entityRef: 'component:default/checkout',
-        parameters: { replicas: 2 },
+        parameters: { replicas },
         mode,
       });
-      const done = await waitForStatus(server, created.body.id, [
-        'succeeded',
-        'failed',
-      ]);
+      return waitForStatus(server, created.body.id, ['succeeded', 'failed']);
+    };
+    for (const mode of ['dry-run', 'execute']) {
+      const done = await runToEnd('guarded', 2, mode);
       expect(done.execution.status).toBe('failed');
       expect(done.steps.map((s: any) => s.status)).toEqual([
         'succeeded',
@@ -227,16 +232,7 @@ describe('the executions API', () => {
     expect(state.replicas).toBe(2);
 
     // a failed precondition ends the execution even when the step would let it go on
-    const lenient = await requestExecution(server, {
-      runbookRef: 'runbook:default/guarded-lenient',
-      entityRef: 'component:default/checkout',
-      parameters: { replicas: 2 },
-      mode: 'execute',
-    });
-    const stopped = await waitForStatus(server, lenient.body.id, [
-      'succeeded',
-      'failed',
-    ]);
+    const stopped = await runToEnd('guarded-lenient', 2, 'execute');
     expect(stopped.execution.status).toBe('failed');
     expect(stopped.steps.map((s: any) => s.status)).toEqual([
       'succeeded',
@@ -246,16 +242,7 @@ describe('the executions API', () => {
     expect(invoker.calls.filter(c => c.tool === 'k8s/scale')).toEqual([]);
 
     // with another count the precondition holds and the change goes through
-    const ok = await requestExecution(server, {
-      runbookRef: 'runbook:default/guarded',
-      entityRef: 'component:default/checkout',
-      parameters: { replicas: 5 },
-      mode: 'execute',
-    });
-    const done = await waitForStatus(server, ok.body.id, [
-      'succeeded',
-      'failed',
-    ]);
+    const done = await runToEnd('guarded', 5, 'execute');
     expect(done.execution.status).toBe('succeeded');
     expect(state.replicas).toBe(5);
   });
